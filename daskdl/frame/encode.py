@@ -1,0 +1,151 @@
+"""Turning a pandas partition into the arrays the kernels read, given a fitted ``FrameSchema``.
+
+``encode_partition`` is a pure, vectorised function of (partition, schema); it is what every Dask
+task runs before training or scoring on its rows.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from daskdl.frame.schema import FrameSchema, _label, factorize_labels, numeric_values
+
+__all__ = ["Block", "encode_partition", "encode_dense"]
+
+
+class Block(NamedTuple):
+    """Encoded rows of one partition.
+
+    xnum : float32 (n, n_num), transformed numerics; missing values hold the imputation value.
+    xcat : int32 (n, n_cat), global input index of each categorical's active one-hot slot (NA or an
+        unseen level -> the column's NA slot; level 0 with ``use_all_factor_levels=False`` -> -1, no
+        active slot). With feature hashing: the hashed input position.
+    y : float32 (n,), class index (classification), (y - respsub) * respmul or raw y (regression),
+        zeros (autoencoder); NaN where unknown at scoring time.
+    w : float32 (n,), observation weights (1 without a weights column).
+    offset : float32 (n,), offsets (0 without an offset column).
+    index : int64 (n,), positions of the kept rows within the partition.
+    """
+
+    xnum: np.ndarray
+    xcat: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    offset: np.ndarray
+    index: np.ndarray
+
+
+def _cat_level_indices(s: pd.Series, lut: dict) -> np.ndarray:
+    """Level index per row (-1 for missing or a level unknown to ``lut``)."""
+    codes, uniques = factorize_labels(s)
+    if not uniques:
+        return np.full(len(s), -1, dtype=np.int64)
+    u_idx = np.array([lut.get(_label(u), -1) for u in uniques], dtype=np.int64)
+    return np.where(codes >= 0, u_idx[np.maximum(codes, 0)], -1)
+
+
+def encode_partition(pdf: pd.DataFrame, schema: FrameSchema, *, training: bool,
+                     standardize_response: bool) -> Block:
+    """Encode one pandas partition.
+
+    training=True drops rows with a missing response, rows with weight 0 (or missing weight) and, with
+    ``missing_values_handling="skip"``, rows with any missing predictor. training=False keeps every row
+    (y is NaN where the response is missing, unseen, or the column is absent). Predictor columns absent
+    from ``pdf`` are treated as all missing; extra columns are ignored.
+    """
+    n = len(pdf)
+    keep = np.ones(n, dtype=bool)
+
+    # weights / offset
+    if schema.weights_column is not None and schema.weights_column in pdf.columns:
+        w = numeric_values(pdf[schema.weights_column])
+        w = np.where(np.isnan(w), 0.0, w)
+        if training:
+            keep &= w != 0
+    else:
+        w = np.ones(n)
+    if schema.offset_column is not None and schema.offset_column in pdf.columns:
+        off = numeric_values(pdf[schema.offset_column])
+        off = np.where(np.isnan(off), 0.0, off)
+    else:
+        off = np.zeros(n)
+
+    # response
+    if schema.autoencoder or schema.response is None:
+        y = np.zeros(n)
+    elif schema.response in pdf.columns:
+        if schema.classification:
+            idx = _cat_level_indices(pdf[schema.response], schema.class_index())
+            y = np.where(idx >= 0, idx, np.nan).astype(np.float64)
+        else:
+            y = numeric_values(pdf[schema.response])
+            if standardize_response:
+                y = (y - schema.respsub) * schema.respmul
+        if training:
+            keep &= ~np.isnan(y)
+    else:
+        if training:
+            raise ValueError(f"response column {schema.response!r} is missing from the training frame; "
+                             f"columns given: {list(pdf.columns)}")
+        y = np.full(n, np.nan)
+
+    # numerics
+    p = len(schema.num_cols)
+    X = np.empty((n, p), dtype=np.float64)
+    for j, c in enumerate(schema.num_cols):
+        X[:, j] = numeric_values(pdf[c]) if c in pdf.columns else np.nan
+    na_num = np.isnan(X)
+    X = (X - schema.normsub) * schema.normmul
+    if p:
+        X = np.where(na_num, schema.num_impute, X)
+
+    # categoricals
+    q = len(schema.cat_cols)
+    xcat = np.empty((n, q), dtype=np.int64)
+    na_cat = np.zeros(n, dtype=bool)
+    shift = 0 if schema.use_all_factor_levels else 1
+    lookups = schema.level_index()
+    for j, c in enumerate(schema.cat_cols):
+        start, stop = int(schema.cat_offsets[j]), int(schema.cat_offsets[j + 1])
+        if c in pdf.columns:
+            li = _cat_level_indices(pdf[c], lookups[j])
+        else:
+            li = np.full(n, -1, dtype=np.int64)
+        miss = li < 0
+        na_cat |= miss
+        slot = li - shift
+        g = np.where(miss, stop - 1, np.where(slot < 0, -1, start + slot))
+        xcat[:, j] = g
+    if schema.hashing and q:
+        lut = schema.hash_lut()
+        xcat = np.where(xcat >= 0, lut[np.maximum(xcat, 0)], -1)
+
+    if training and schema.missing_values_handling == "skip":
+        keep &= ~(na_num.any(axis=1) | na_cat)
+
+    rows = np.flatnonzero(keep)
+    if len(rows) != n:
+        X, xcat, y, w, off = X[rows], xcat[rows], y[rows], w[rows], off[rows]
+    return Block(
+        xnum=np.ascontiguousarray(X, dtype=np.float32),
+        xcat=np.ascontiguousarray(xcat, dtype=np.int32),
+        y=np.ascontiguousarray(y, dtype=np.float32),
+        w=np.ascontiguousarray(w, dtype=np.float32),
+        offset=np.ascontiguousarray(off, dtype=np.float32),
+        index=rows.astype(np.int64),
+    )
+
+
+def encode_dense(block: Block, schema: FrameSchema) -> np.ndarray:
+    """Dense float32 (n, n_in) input matrix of a block: one-hot 1.0 at the active slots (hashed slots
+    accumulate), numerics at ``num_offset + i``."""
+    n = block.xnum.shape[0]
+    out = np.zeros((n, schema.n_in), dtype=np.float32)
+    if block.xcat.size:
+        r, c = np.nonzero(block.xcat >= 0)
+        np.add.at(out, (r, block.xcat[r, c]), 1.0)
+    if block.xnum.shape[1]:
+        out[:, schema.num_offset:schema.num_offset + block.xnum.shape[1]] = block.xnum
+    return out

@@ -1,0 +1,214 @@
+"""The network: layer layout, parameters, optimizer state, initialization and the
+batched forward pass used for scoring and prediction.
+
+Weights live in one flat float32 buffer; layer ``l`` (1-based, input -> first
+hidden is 1) is the row-major matrix ``W[woff[l-1]:woff[l]].reshape(rows, units[l-1])``
+with ``rows = units[l]`` (``2 * units[l]`` for a Maxout hidden layer, channel ``q``
+of unit ``r`` in row ``2 r + q``).  Biases are laid out the same way in ``B``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..kernels.codes import MAXOUT, RECTIFIER, SOFTMAX, TANH, LOG_LINK
+
+
+@dataclass
+class Layout:
+    units: np.ndarray  # int64 (L+1,)
+    act: int  # hidden activation code
+    out_dist: int  # distribution code of the output layer (SOFTMAX for classification)
+    autoencoder: bool
+    woff: np.ndarray = field(init=False)
+    boff: np.ndarray = field(init=False)
+    aoff: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        units = np.asarray(self.units, dtype=np.int64)
+        self.units = units
+        L = len(units) - 1
+        woff = [0]
+        boff = [0]
+        for l in range(1, L + 1):
+            rows = self.rows(l)
+            woff.append(woff[-1] + rows * int(units[l - 1]))
+            boff.append(boff[-1] + rows)
+        self.woff = np.asarray(woff, dtype=np.int64)
+        self.boff = np.asarray(boff, dtype=np.int64)
+        self.aoff = np.concatenate([[0], np.cumsum(units)]).astype(np.int64)
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.units) - 1
+
+    def is_maxout(self, l: int) -> bool:
+        return self.act == MAXOUT and l < self.n_layers
+
+    def rows(self, l: int) -> int:
+        return int(self.units[l]) * (2 if self.is_maxout(l) else 1)
+
+    @property
+    def n_weights(self) -> int:
+        return int(self.woff[-1])
+
+    @property
+    def n_biases(self) -> int:
+        return int(self.boff[-1])
+
+    def to_dict(self):
+        return {"units": [int(u) for u in self.units], "act": int(self.act),
+                "out_dist": int(self.out_dist), "autoencoder": bool(self.autoencoder)}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(np.asarray(d["units"], np.int64), int(d["act"]), int(d["out_dist"]), bool(d["autoencoder"]))
+
+
+class Network:
+    """Parameters and optimizer state of one model (no client, pickles cleanly)."""
+
+    def __init__(self, layout: Layout, momentum: bool = False):
+        self.layout = layout
+        nw, nb = layout.n_weights, layout.n_biases
+        self.W = np.zeros(nw, np.float32)
+        self.B = np.zeros(nb, np.float32)
+        self.Aw = np.zeros(nw, np.float32)  # ADADELTA E[dx^2]
+        self.Bw = np.zeros(nw, np.float32)  # ADADELTA E[g^2]
+        self.Ab = np.zeros(nb, np.float32)
+        self.Bb = np.zeros(nb, np.float32)
+        self.Vw = np.zeros(nw if momentum else 1, np.float32)
+        self.Vb = np.zeros(nb if momentum else 1, np.float32)
+
+    ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb")
+
+    def arrays(self):
+        return tuple(getattr(self, a) for a in self.ARRAYS)
+
+    def copy(self) -> "Network":
+        other = Network.__new__(Network)
+        other.layout = self.layout
+        for a in self.ARRAYS:
+            setattr(other, a, getattr(self, a).copy())
+        return other
+
+    # ---- views ----
+    def weight(self, l: int) -> np.ndarray:
+        """Weight matrix into layer ``l`` (1-based), shape (rows, units[l-1])."""
+        lay = self.layout
+        return self.W[lay.woff[l - 1]:lay.woff[l]].reshape(lay.rows(l), int(lay.units[l - 1]))
+
+    def bias(self, l: int) -> np.ndarray:
+        lay = self.layout
+        return self.B[lay.boff[l - 1]:lay.boff[l]]
+
+    # ---- initialization (spec section 2) ----
+    def initialize(self, distribution: str, scale: float, seed: int, classification: bool):
+        lay = self.layout
+        L = lay.n_layers
+        for l in range(1, L + 1):
+            rng = np.random.default_rng([int(seed) & 0xFFFFFFFFFFFFFFFF, 0xBAD5EED, l])
+            w = self.weight(l)
+            n_prev, n_l = int(lay.units[l - 1]), int(lay.units[l])
+            if distribution == "uniform_adaptive":
+                r = np.sqrt(6.0 / (n_prev + n_l))
+                if l == L and classification:
+                    r *= 4.0
+                w[:] = rng.uniform(-r, r, size=w.shape).astype(np.float32)
+            elif distribution == "uniform":
+                w[:] = rng.uniform(-scale, scale, size=w.shape).astype(np.float32)
+            elif distribution == "normal":
+                w[:] = (rng.standard_normal(size=w.shape) * scale).astype(np.float32)
+            else:
+                raise ValueError(f"initial_weight_distribution must be one of uniform_adaptive, uniform, "
+                                 f"normal; got {distribution!r}")
+            b = self.bias(l)
+            if l < L and lay.act in (RECTIFIER, MAXOUT):
+                b[:] = 0.5 if l == 1 else 1.0
+            else:
+                b[:] = 0.0
+
+    def is_finite(self) -> bool:
+        return bool(np.isfinite(self.W).all() and np.isfinite(self.B).all())
+
+    def unstable(self) -> bool:
+        """H2O's instability guard (spec 4.6)."""
+        if not self.is_finite():
+            return True
+        for l in range(1, self.layout.n_layers + 1):
+            w = self.weight(l)
+            b = self.bias(l)
+            if abs(float(w.mean())) > 1e10 or float(np.sqrt((w.astype(np.float64) ** 2).mean())) > 1e10:
+                return True
+            if len(b) and (abs(float(b.mean())) > 1e5 or float(np.sqrt((b.astype(np.float64) ** 2).mean())) > 1e5):
+                return True
+        return False
+
+
+def first_layer(W1: np.ndarray, b1: np.ndarray, xnum: np.ndarray, xcat: np.ndarray, numoff: int) -> np.ndarray:
+    """z = W1 x + b for encoded rows without expanding the one-hot block."""
+    n = xnum.shape[0]
+    z = np.empty((n, W1.shape[0]), np.float32)
+    if xnum.shape[1]:
+        np.matmul(xnum, W1[:, numoff:numoff + xnum.shape[1]].T, out=z)
+    else:
+        z[:] = 0.0
+    z += b1
+    if xcat.shape[1]:
+        W1t = np.ascontiguousarray(W1[:, :numoff].T) if numoff else None
+        for c in range(xcat.shape[1]):
+            idx = xcat[:, c]
+            ok = idx >= 0
+            if ok.all():
+                z += W1t[idx]
+            elif ok.any():
+                z[ok] += W1t[idx[ok]]
+    return z
+
+
+def forward(net: Network, xnum, xcat, numoff: int, hidden_dropout=None, upto: int | None = None,
+            offset=None):
+    """Test-time forward pass of encoded rows (float32, BLAS).
+
+    Returns the output layer (softmax probabilities, link-space value for
+    regression, reconstruction for autoencoders) or, with ``upto=k``, the
+    activations of hidden layer ``k`` (1-based).  ``*WithDropout`` hidden
+    activations are scaled by ``1 - p`` (non-inverted dropout).
+    """
+    lay = net.layout
+    L = lay.n_layers
+    stop = L if upto is None else upto
+    a = None
+    for l in range(1, stop + 1):
+        W = net.weight(l)
+        b = net.bias(l)
+        if l == 1:
+            z = first_layer(W, b, xnum, xcat, numoff)
+        else:
+            z = a @ W.T
+            z += b
+        is_out = l == L
+        if lay.is_maxout(l):
+            z = z.reshape(z.shape[0], -1, 2)
+            a = z.max(axis=2)
+        elif is_out and not lay.autoencoder:
+            a = z
+        elif lay.act == TANH:
+            a = np.tanh(z)
+        else:
+            a = np.maximum(z, 0.0, out=z)
+        if not is_out and hidden_dropout is not None and hidden_dropout[l - 1] > 0:
+            a *= np.float32(1.0 - hidden_dropout[l - 1])
+    if upto is None and not lay.autoencoder:
+        if lay.out_dist == SOFTMAX:
+            a = a - a.max(axis=1, keepdims=True)
+            np.exp(a, out=a)
+            a /= a.sum(axis=1, keepdims=True)
+        elif offset is not None:
+            a = a + offset.reshape(-1, 1)
+    return a
+
+
+def is_log_link(dist_code: int) -> bool:
+    return dist_code in LOG_LINK

@@ -1,0 +1,803 @@
+"""H2O Deep Learning parameter table, validation and resolution.
+
+``PARAMETERS`` lists the 91 parameters of H2O's ``H2ODeepLearningEstimator`` in
+the same order and with the same defaults. :func:`validate` checks a full
+parameter dictionary against the problem at hand and returns a :class:`Resolved`
+object holding the *effective* values training uses (after H2O's automatic
+adjustments: distribution/loss resolution, manual-rate values zeroed under
+ADADELTA, dropout-ratio defaults, reproducibility switches, ...).
+
+Enum values are accepted in H2O's Java spelling (``"RectifierWithDropout"``) and
+Python spelling (``"rectifier_with_dropout"``), case-insensitively, and are
+normalised to lowercase snake case. ``None`` for a parameter whose default is
+not ``None`` means "use the default".
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import warnings
+from dataclasses import dataclass
+
+from daskdl._validation import (
+    Problems,
+    check_bool,
+    check_enum,
+    check_hidden,
+    check_int,
+    check_number,
+    check_number_list,
+    check_optional_str,
+    check_str_list,
+)
+
+__all__ = [
+    "PARAMETERS",
+    "NOT_YET",
+    "ENUMS",
+    "CHECKPOINT_MODIFIABLE",
+    "CHECKPOINT_NOT_MODIFIABLE",
+    "CHECKPOINT_IRRELEVANT",
+    "ParameterError",
+    "FeatureNotAvailableError",
+    "Resolved",
+    "default_parameters",
+    "validate",
+]
+
+FLOAT_MAX = 3.4028235e38  # Java Float.MAX_VALUE, H2O's max_w2 default
+INT_MAX = 2147483647  # Java Integer.MAX_VALUE
+
+# name -> default, in H2O's order (h2o 3.46 H2ODeepLearningEstimator)
+_DEFAULTS: tuple[tuple[str, object], ...] = (
+    ("model_id", None),
+    ("training_frame", None),
+    ("validation_frame", None),
+    ("nfolds", 0),
+    ("keep_cross_validation_models", True),
+    ("keep_cross_validation_predictions", False),
+    ("keep_cross_validation_fold_assignment", False),
+    ("fold_assignment", "auto"),
+    ("fold_column", None),
+    ("response_column", None),
+    ("ignored_columns", None),
+    ("ignore_const_cols", True),
+    ("score_each_iteration", False),
+    ("weights_column", None),
+    ("offset_column", None),
+    ("balance_classes", False),
+    ("class_sampling_factors", None),
+    ("max_after_balance_size", 5.0),
+    ("max_confusion_matrix_size", 20),
+    ("checkpoint", None),
+    ("pretrained_autoencoder", None),
+    ("overwrite_with_best_model", True),
+    ("use_all_factor_levels", True),
+    ("standardize", True),
+    ("activation", "rectifier"),
+    ("hidden", [200, 200]),
+    ("epochs", 10.0),
+    ("train_samples_per_iteration", -2),
+    ("target_ratio_comm_to_comp", 0.05),
+    ("seed", -1),
+    ("adaptive_rate", True),
+    ("rho", 0.99),
+    ("epsilon", 1e-08),
+    ("rate", 0.005),
+    ("rate_annealing", 1e-06),
+    ("rate_decay", 1.0),
+    ("momentum_start", 0.0),
+    ("momentum_ramp", 1000000.0),
+    ("momentum_stable", 0.0),
+    ("nesterov_accelerated_gradient", True),
+    ("input_dropout_ratio", 0.0),
+    ("hidden_dropout_ratios", None),
+    ("l1", 0.0),
+    ("l2", 0.0),
+    ("max_w2", FLOAT_MAX),
+    ("initial_weight_distribution", "uniform_adaptive"),
+    ("initial_weight_scale", 1.0),
+    ("initial_weights", None),
+    ("initial_biases", None),
+    ("loss", "automatic"),
+    ("distribution", "auto"),
+    ("quantile_alpha", 0.5),
+    ("tweedie_power", 1.5),
+    ("huber_alpha", 0.9),
+    ("score_interval", 5.0),
+    ("score_training_samples", 10000),
+    ("score_validation_samples", 0),
+    ("score_duty_cycle", 0.1),
+    ("classification_stop", 0.0),
+    ("regression_stop", 1e-06),
+    ("stopping_rounds", 5),
+    ("stopping_metric", "auto"),
+    ("stopping_tolerance", 0.0),
+    ("max_runtime_secs", 0.0),
+    ("score_validation_sampling", "uniform"),
+    ("diagnostics", True),
+    ("fast_mode", True),
+    ("force_load_balance", True),
+    ("variable_importances", True),
+    ("replicate_training_data", True),
+    ("single_node_mode", False),
+    ("shuffle_training_data", False),
+    ("missing_values_handling", "mean_imputation"),
+    ("quiet_mode", False),
+    ("autoencoder", False),
+    ("sparse", False),
+    ("col_major", False),
+    ("average_activation", 0.0),
+    ("sparsity_beta", 0.0),
+    ("max_categorical_features", INT_MAX),
+    ("reproducible", False),
+    ("export_weights_and_biases", False),
+    ("mini_batch_size", 1),
+    ("categorical_encoding", "auto"),
+    ("elastic_averaging", False),
+    ("elastic_averaging_moving_rate", 0.9),
+    ("elastic_averaging_regularization", 0.001),
+    ("export_checkpoints_dir", None),
+    ("auc_type", "auto"),
+    ("custom_metric_func", None),
+    ("gainslift_bins", -1),
+)
+
+#: Ordered ``name -> default`` for all 91 parameters. Treat as read-only; use
+#: :func:`default_parameters` for a private, mutable copy.
+PARAMETERS: dict[str, object] = {name: copy.deepcopy(default) for name, default in _DEFAULTS}
+
+
+def default_parameters() -> dict[str, object]:
+    """A fresh ``name -> default`` dict (mutable values are not shared)."""
+    return {name: copy.deepcopy(default) for name, default in _DEFAULTS}
+
+
+#: Canonical (lowercase snake case) values accepted for each enum parameter.
+ENUMS: dict[str, tuple[str, ...]] = {
+    "fold_assignment": ("auto", "random", "modulo", "stratified"),
+    "activation": ("tanh", "tanh_with_dropout", "rectifier", "rectifier_with_dropout",
+                   "maxout", "maxout_with_dropout"),
+    "initial_weight_distribution": ("uniform_adaptive", "uniform", "normal"),
+    "loss": ("automatic", "cross_entropy", "quadratic", "huber", "absolute", "quantile"),
+    "distribution": ("auto", "bernoulli", "multinomial", "gaussian", "poisson", "gamma", "tweedie",
+                     "laplace", "quantile", "huber"),
+    "stopping_metric": ("auto", "deviance", "logloss", "mse", "rmse", "mae", "rmsle", "auc", "aucpr",
+                        "lift_top_group", "misclassification", "mean_per_class_error", "custom",
+                        "custom_increasing"),
+    "score_validation_sampling": ("uniform", "stratified"),
+    "missing_values_handling": ("mean_imputation", "skip"),
+    "categorical_encoding": ("auto", "enum", "one_hot_internal", "one_hot_explicit", "binary", "eigen",
+                             "label_encoder", "sort_by_response", "enum_limited"),
+    "auc_type": ("auto", "none", "macro_ovr", "weighted_ovr", "macro_ovo", "weighted_ovo"),
+}
+
+# Recognised values that deep learning refuses, with the reason.
+_REJECTED: dict[str, dict[str, str]] = {
+    "loss": {"modified_huber": "deep learning does not support the ModifiedHuber loss; "
+                               "use cross_entropy or quadratic for classification"},
+    "distribution": {
+        "quasibinomial": "deep learning does not support the quasibinomial distribution",
+        "ordinal": "deep learning does not support the ordinal distribution",
+        "custom": "deep learning does not support custom distributions",
+        "fractionalbinomial": "deep learning does not support the fractionalbinomial distribution",
+        "negativebinomial": "deep learning does not support the negativebinomial distribution",
+        "modified_huber": "deep learning does not support the modified_huber distribution",
+    },
+    "activation": {
+        "exp_rectifier": "ExpRectifier is not an H2O deep learning activation in this version",
+        "exp_rectifier_with_dropout": "ExpRectifierWithDropout is not an H2O deep learning activation "
+                                      "in this version",
+    },
+}
+
+#: Parameters whose non-default values ask for a feature that is not available yet
+#: (``name -> feature``). Remove an entry once the feature exists.
+NOT_YET: dict[str, str] = {
+    "nfolds": "cross-validation",
+    "fold_column": "cross-validation",
+    "fold_assignment": "cross-validation",
+    "keep_cross_validation_models": "cross-validation",
+    "keep_cross_validation_predictions": "cross-validation",
+    "keep_cross_validation_fold_assignment": "cross-validation",
+    "checkpoint": "checkpoint restart",
+    "pretrained_autoencoder": "initialisation from a pretrained autoencoder",
+    "initial_weights": "user-supplied initial weights and biases",
+    "initial_biases": "user-supplied initial weights and biases",
+    "export_weights_and_biases": "exporting weights and biases",
+    "export_checkpoints_dir": "checkpoint export",
+    "balance_classes": "class balancing",
+    "class_sampling_factors": "class balancing",
+    "max_after_balance_size": "class balancing",
+    "elastic_averaging": "elastic averaging",
+    "sparsity_beta": "sparse autoencoder",
+    "average_activation": "sparse autoencoder",
+    "custom_metric_func": "custom metrics",
+    "auc_type": "multinomial AUC",
+    "categorical_encoding": "categorical encodings other than one_hot_internal",
+}
+
+# For NOT_YET enum parameters: values (canonical) that are available now.
+_NOT_YET_OK_VALUES: dict[str, frozenset[str]] = {
+    "fold_assignment": frozenset({"auto"}),
+    "auc_type": frozenset({"auto", "none"}),
+    "categorical_encoding": frozenset({"auto", "one_hot_internal", "enum", "one_hot_explicit"}),
+}
+
+# --- checkpoint restart (spec §9.1), mapped to the Python names ------------------------------
+#: Parameters that may be changed when restarting from a checkpoint.
+CHECKPOINT_MODIFIABLE: frozenset[str] = frozenset({
+    "seed", "epochs", "score_interval", "train_samples_per_iteration", "target_ratio_comm_to_comp",
+    "score_duty_cycle", "score_training_samples", "score_validation_samples",
+    "score_validation_sampling", "classification_stop", "regression_stop", "stopping_rounds",
+    "stopping_metric", "stopping_tolerance", "quiet_mode", "max_confusion_matrix_size", "diagnostics",
+    "variable_importances", "initial_weight_distribution", "initial_weight_scale",
+    "force_load_balance", "replicate_training_data", "shuffle_training_data", "single_node_mode",
+    "fast_mode", "l1", "l2", "max_w2", "input_dropout_ratio", "hidden_dropout_ratios", "loss",
+    "overwrite_with_best_model", "missing_values_handling", "average_activation", "reproducible",
+    "export_weights_and_biases", "elastic_averaging", "elastic_averaging_moving_rate",
+    "elastic_averaging_regularization", "mini_batch_size", "pretrained_autoencoder",
+    # generic model-builder parameters, not checked by the restart logic
+    "max_runtime_secs", "score_each_iteration", "weights_column", "offset_column", "balance_classes",
+    "class_sampling_factors", "max_after_balance_size", "export_checkpoints_dir", "auc_type",
+    "custom_metric_func", "gainslift_bins",
+})
+
+#: Parameters that must equal the checkpoint's values.
+CHECKPOINT_NOT_MODIFIABLE: frozenset[str] = frozenset({
+    "response_column", "activation", "use_all_factor_levels", "standardize", "adaptive_rate",
+    "autoencoder", "rho", "epsilon", "sparse", "sparsity_beta", "col_major", "rate", "rate_annealing",
+    "rate_decay", "momentum_start", "momentum_ramp", "momentum_stable", "nesterov_accelerated_gradient",
+    "ignore_const_cols", "max_categorical_features", "nfolds", "distribution", "quantile_alpha",
+    "huber_alpha", "tweedie_power",
+    # must match the checkpoint as well (network shape / expanded input layout)
+    "hidden", "ignored_columns", "categorical_encoding",
+})
+
+#: Parameters that play no part in the restart comparison: identifiers, frames, the checkpoint
+#: itself, initial weights (an error together with a checkpoint) and cross-validation settings
+#: (cross-validation is not allowed with a checkpoint).
+CHECKPOINT_IRRELEVANT: frozenset[str] = frozenset(PARAMETERS) - CHECKPOINT_MODIFIABLE - CHECKPOINT_NOT_MODIFIABLE
+
+_CHECKPOINT_IRRELEVANT_EXPECTED = frozenset({
+    "model_id", "training_frame", "validation_frame", "checkpoint", "initial_weights", "initial_biases",
+    "fold_assignment", "fold_column", "keep_cross_validation_models",
+    "keep_cross_validation_predictions", "keep_cross_validation_fold_assignment",
+})
+assert CHECKPOINT_IRRELEVANT == _CHECKPOINT_IRRELEVANT_EXPECTED, CHECKPOINT_IRRELEVANT ^ _CHECKPOINT_IRRELEVANT_EXPECTED
+
+
+# ----------------------------------------------------------------------------------------------
+class ParameterError(ValueError):
+    """Invalid parameters; the message lists every problem found, one per line."""
+
+    header = "DeepLearningEstimator parameters are invalid:"
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__(self.header + "\n" + "\n".join(f" - {p}" for p in self.problems))
+
+
+class FeatureNotAvailableError(NotImplementedError):
+    """Parameters ask for features that are not available yet (one per line)."""
+
+    header = "DeepLearningEstimator parameters ask for features that are not available yet:"
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__(self.header + "\n" + "\n".join(f" - {p}" for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Effective parameter values used by training (plain Python values only)."""
+
+    # problem kind
+    classification: bool
+    autoencoder: bool
+    n_classes: int  # 1 for regression and autoencoder
+    distribution: str
+    loss: str
+    link: str
+    # network
+    activation: str  # "tanh", "rectifier" or "maxout"
+    dropout: bool
+    hidden: tuple[int, ...]
+    input_dropout_ratio: float
+    hidden_dropout_ratios: tuple[float, ...]
+    # optimiser
+    adaptive_rate: bool
+    rho: float
+    epsilon: float
+    rate: float
+    rate_annealing: float
+    rate_decay: float
+    momentum_start: float
+    momentum_ramp: float
+    momentum_stable: float
+    nesterov: bool
+    l1: float
+    l2: float
+    max_w2: float
+    initial_weight_distribution: str
+    initial_weight_scale: float
+    # training loop
+    epochs: float
+    train_samples_per_iteration: int
+    target_ratio_comm_to_comp: float
+    seed: int
+    reproducible: bool
+    mini_batch_size: int
+    fast_mode: bool
+    replicate_training_data: bool
+    shuffle_training_data: bool
+    single_node_mode: bool
+    force_load_balance: bool
+    # scoring and stopping
+    score_each_iteration: bool
+    score_interval: float
+    score_training_samples: int
+    score_validation_samples: int
+    score_validation_sampling: str
+    score_duty_cycle: float
+    classification_stop: float
+    regression_stop: float
+    stopping_rounds: int
+    stopping_metric: str | None
+    stopping_tolerance: float
+    max_runtime_secs: float
+    overwrite_with_best_model: bool
+    variable_importances: bool
+    quiet_mode: bool
+    max_confusion_matrix_size: int
+    gainslift_bins: int
+    # data handling
+    missing_values_handling: str
+    standardize: bool
+    use_all_factor_levels: bool
+    ignore_const_cols: bool
+    sparse: bool
+    max_categorical_features: int
+    categorical_encoding: str
+    weights_column: str | None
+    offset_column: str | None
+    response_column: str | None
+    ignored_columns: tuple[str, ...] | None
+    # distribution parameters
+    quantile_alpha: float
+    tweedie_power: float
+    huber_alpha: float
+
+
+# ----------------------------------------------------------------------------------------------
+_CLASSIFICATION_DISTRIBUTIONS = ("bernoulli", "multinomial")
+_REGRESSION_DISTRIBUTIONS = ("gaussian", "poisson", "gamma", "tweedie", "laplace", "quantile", "huber")
+_AUTOENCODER_DISTRIBUTIONS = ("gaussian", "laplace", "quantile", "huber")
+_LOSS_TO_DISTRIBUTION = {"automatic": "gaussian", "quadratic": "gaussian", "absolute": "laplace",
+                         "quantile": "quantile", "huber": "huber"}
+_DISTRIBUTION_TO_LOSS = {"gaussian": "quadratic", "laplace": "absolute", "quantile": "quantile",
+                         "huber": "huber", "poisson": "automatic", "gamma": "automatic",
+                         "tweedie": "automatic", "bernoulli": "cross_entropy",
+                         "multinomial": "cross_entropy"}
+_REGRESSION_LOSSES_FOR = {"poisson": ("automatic",), "gamma": ("automatic",), "tweedie": ("automatic",),
+                          "laplace": ("automatic", "absolute"), "quantile": ("automatic", "quantile"),
+                          "huber": ("automatic", "huber")}
+_CLASSIFICATION_LOSSES = ("automatic", "cross_entropy", "quadratic")
+_CLASSIFICATION_METRICS = ("logloss", "mse", "rmse", "auc", "aucpr", "lift_top_group",
+                           "misclassification", "mean_per_class_error")
+_BINOMIAL_ONLY_METRICS = ("auc", "aucpr", "lift_top_group")
+_REGRESSION_METRICS = ("deviance", "mse", "rmse", "mae", "rmsle")
+_AUTOENCODER_METRICS = ("mse",)
+_MANUAL_RATE = ("rate", "rate_annealing", "rate_decay", "momentum_start", "momentum_ramp",
+                "momentum_stable")
+
+# Parameters holding frames, models or callables: their type is not checked here.
+_OPAQUE = ("model_id", "training_frame", "validation_frame", "checkpoint", "pretrained_autoencoder",
+           "initial_weights", "initial_biases", "custom_metric_func")
+
+
+def _is_default(name: str, value) -> bool:
+    default = PARAMETERS[name]
+    if default is None:
+        return value is None
+    if isinstance(default, float) or isinstance(value, float):
+        try:
+            return float(value) == float(default)
+        except (TypeError, ValueError):
+            return False
+    return value == default
+
+
+def validate(params: dict, *, response_kind: str | None, n_classes: int | None = None,
+             y_min: float | None = None, has_validation: bool = False,
+             n_rows: int | None = None) -> Resolved:
+    """Check ``params`` (all 91 names; missing names take their defaults) and resolve them.
+
+    ``response_kind`` is ``"categorical"``, ``"numeric"`` or ``None`` (autoencoder);
+    ``n_classes`` is the number of response levels (categorical responses);
+    ``y_min`` the smallest response value (numeric responses; used by poisson, gamma, tweedie);
+    ``n_rows`` the number of training rows (checked against ``nfolds``). ``has_validation`` says
+    whether a validation frame is present; no rule in the current table depends on it.
+
+    Raises :class:`ParameterError` (a ``ValueError``) listing every invalid value, or
+    :class:`FeatureNotAvailableError` (a ``NotImplementedError``) when only features that are
+    not available yet were requested. Issues ``UserWarning`` for settings H2O ignores.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of parameter name -> value, got {type(params).__name__}")
+    pb = Problems()
+    unknown = [k for k in params if k not in PARAMETERS]
+    for k in unknown:
+        pb.error(f"unknown parameter {k!r}; see daskdl.params.PARAMETERS for the {len(PARAMETERS)} "
+                 f"valid names")
+    p = default_parameters()
+    for k, v in params.items():
+        if k in PARAMETERS and not (v is None and PARAMETERS[k] is not None):
+            p[k] = v
+
+    # ---- problem kind --------------------------------------------------------------------
+    autoencoder = check_bool(pb, "autoencoder", p["autoencoder"])
+    if response_kind not in ("categorical", "numeric", None):
+        raise ValueError(f"response_kind must be 'categorical', 'numeric' or None (autoencoder), "
+                         f"got {response_kind!r}")
+    if autoencoder is False and response_kind is None:
+        pb.error("response_column is required unless autoencoder=True (no response was given)")
+    if autoencoder and response_kind is not None:
+        pb.error(f"autoencoder=True takes no response column, but a {response_kind} response was given")
+    classification = response_kind == "categorical" and not autoencoder
+    nclass = 1
+    if classification:
+        if n_classes is None or not isinstance(n_classes, int) or isinstance(n_classes, bool):
+            pb.error(f"a categorical response needs its number of classes (n_classes), got {n_classes!r}")
+        elif n_classes < 2:
+            pb.error(f"response_column must have at least 2 classes for classification, got {n_classes}")
+        else:
+            nclass = n_classes
+    if n_rows is not None and n_rows < 1:
+        pb.error(f"training_frame must have at least 1 row, got {n_rows}")
+
+    # ---- plain type / range checks -------------------------------------------------------
+    b = {}
+    for name in ("keep_cross_validation_models", "keep_cross_validation_predictions",
+                 "keep_cross_validation_fold_assignment", "ignore_const_cols", "score_each_iteration",
+                 "balance_classes", "overwrite_with_best_model", "use_all_factor_levels", "standardize",
+                 "adaptive_rate", "nesterov_accelerated_gradient", "diagnostics", "fast_mode",
+                 "force_load_balance", "variable_importances", "replicate_training_data",
+                 "single_node_mode", "shuffle_training_data", "quiet_mode", "sparse", "col_major",
+                 "reproducible", "export_weights_and_biases", "elastic_averaging"):
+        b[name] = check_bool(pb, name, p[name])
+    e = {name: check_enum(pb, name, p[name], allowed, rejected=_REJECTED.get(name))
+         for name, allowed in ENUMS.items()}
+    for name in ("fold_column", "response_column", "weights_column", "offset_column",
+                 "export_checkpoints_dir"):
+        check_optional_str(pb, name, p[name])
+    ignored_columns = check_str_list(pb, "ignored_columns", p["ignored_columns"])
+    class_sampling_factors = check_number_list(pb, "class_sampling_factors", p["class_sampling_factors"],
+                                               lo=0.0, rule="must all be >= 0")
+
+    n = {}
+    n["nfolds"] = check_int(pb, "nfolds", p["nfolds"], lo=0)
+    if n["nfolds"] == 1:
+        pb.error("nfolds must be 0 (no cross-validation) or >= 2, got 1")
+    if n["nfolds"] and n_rows is not None and n["nfolds"] > n_rows:
+        pb.error(f"nfolds must not exceed the number of training rows ({n_rows}), got {n['nfolds']}")
+    n["max_after_balance_size"] = check_number(pb, "max_after_balance_size", p["max_after_balance_size"],
+                                               lo=0.0, lo_open=True)
+    n["max_confusion_matrix_size"] = check_int(pb, "max_confusion_matrix_size",
+                                               p["max_confusion_matrix_size"], lo=1)
+    hidden = check_hidden(pb, "hidden", p["hidden"])
+    n["epochs"] = check_number(pb, "epochs", p["epochs"], lo=0.0)
+    n["train_samples_per_iteration"] = check_int(
+        pb, "train_samples_per_iteration", p["train_samples_per_iteration"], lo=-2,
+        rule="must be -2 (auto-tune), -1 (all rows on every node), 0 (one epoch) or >= 1")
+    n["target_ratio_comm_to_comp"] = check_number(pb, "target_ratio_comm_to_comp",
+                                                  p["target_ratio_comm_to_comp"], lo=0.0)
+    n["seed"] = check_int(pb, "seed", p["seed"], lo=-(2 ** 63), hi=2 ** 63 - 1,
+                          rule="must fit in a signed 64-bit integer")
+    n["rho"] = check_number(pb, "rho", p["rho"], lo=0.0, hi=1.0, hi_open=True)
+    n["epsilon"] = check_number(pb, "epsilon", p["epsilon"], lo=0.0, lo_open=True)
+    n["rate"] = check_number(pb, "rate", p["rate"], lo=0.0)
+    n["rate_annealing"] = check_number(pb, "rate_annealing", p["rate_annealing"], lo=0.0)
+    n["rate_decay"] = check_number(pb, "rate_decay", p["rate_decay"], lo=0.0)
+    n["momentum_start"] = check_number(pb, "momentum_start", p["momentum_start"], lo=0.0, hi=1.0,
+                                       hi_open=True)
+    n["momentum_ramp"] = check_number(pb, "momentum_ramp", p["momentum_ramp"], lo=0.0)
+    n["momentum_stable"] = check_number(pb, "momentum_stable", p["momentum_stable"], lo=0.0, hi=1.0,
+                                        hi_open=True)
+    n["input_dropout_ratio"] = check_number(pb, "input_dropout_ratio", p["input_dropout_ratio"], lo=0.0,
+                                            hi=1.0, hi_open=True)
+    hidden_dropout_ratios = check_number_list(pb, "hidden_dropout_ratios", p["hidden_dropout_ratios"],
+                                              lo=0.0, hi=1.0, hi_open=True)
+    n["l1"] = check_number(pb, "l1", p["l1"], lo=0.0)
+    n["l2"] = check_number(pb, "l2", p["l2"], lo=0.0)
+    n["max_w2"] = check_number(pb, "max_w2", p["max_w2"], lo=0.0, lo_open=True, allow_inf=True)
+    n["initial_weight_scale"] = check_number(pb, "initial_weight_scale", p["initial_weight_scale"], lo=0.0)
+    n["quantile_alpha"] = check_number(pb, "quantile_alpha", p["quantile_alpha"], lo=0.0, hi=1.0)
+    n["tweedie_power"] = check_number(pb, "tweedie_power", p["tweedie_power"], lo=1.0, hi=2.0,
+                                      lo_open=True, hi_open=True)
+    n["huber_alpha"] = check_number(pb, "huber_alpha", p["huber_alpha"], lo=0.0, hi=1.0)
+    n["score_interval"] = check_number(pb, "score_interval", p["score_interval"], lo=0.0)
+    n["score_training_samples"] = check_int(pb, "score_training_samples", p["score_training_samples"],
+                                            lo=0, rule="must be >= 0 (0 = all rows)")
+    n["score_validation_samples"] = check_int(pb, "score_validation_samples",
+                                              p["score_validation_samples"], lo=0,
+                                              rule="must be >= 0 (0 = all rows)")
+    n["score_duty_cycle"] = check_number(pb, "score_duty_cycle", p["score_duty_cycle"], lo=0.0, hi=1.0)
+    for name in ("classification_stop", "regression_stop"):
+        v = check_number(pb, name, p[name])
+        if v is not None and v < 0 and v != -1:
+            pb.error(f"{name} must be -1 (disabled) or >= 0, got {v!r}")
+            v = None
+        n[name] = v
+    n["stopping_rounds"] = check_int(pb, "stopping_rounds", p["stopping_rounds"], lo=0,
+                                     rule="must be >= 0 (0 disables early stopping)")
+    n["stopping_tolerance"] = check_number(pb, "stopping_tolerance", p["stopping_tolerance"], lo=0.0)
+    n["max_runtime_secs"] = check_number(pb, "max_runtime_secs", p["max_runtime_secs"], lo=0.0,
+                                         rule="must be >= 0 (0 = unlimited)")
+    n["average_activation"] = check_number(pb, "average_activation", p["average_activation"])
+    n["sparsity_beta"] = check_number(pb, "sparsity_beta", p["sparsity_beta"], lo=0.0)
+    n["max_categorical_features"] = check_int(pb, "max_categorical_features",
+                                              p["max_categorical_features"], lo=1)
+    n["mini_batch_size"] = check_int(pb, "mini_batch_size", p["mini_batch_size"], lo=1)
+    n["elastic_averaging_moving_rate"] = check_number(pb, "elastic_averaging_moving_rate",
+                                                      p["elastic_averaging_moving_rate"], lo=0.0, hi=1.0)
+    n["elastic_averaging_regularization"] = check_number(pb, "elastic_averaging_regularization",
+                                                         p["elastic_averaging_regularization"], lo=0.0)
+    n["gainslift_bins"] = check_int(pb, "gainslift_bins", p["gainslift_bins"], lo=-1,
+                                    rule="must be -1 (automatic), 0 (disabled) or >= 1")
+
+    # ---- combination rules ---------------------------------------------------------------
+    activation = e["activation"]
+    with_dropout = activation is not None and activation.endswith("_with_dropout")
+    if hidden is not None and hidden_dropout_ratios is not None and activation is not None:
+        if not with_dropout:
+            pb.error(f"hidden_dropout_ratios is given but activation={p['activation']!r} has no dropout; "
+                     f"use tanh_with_dropout, rectifier_with_dropout or maxout_with_dropout, or leave "
+                     f"hidden_dropout_ratios unset")
+        elif len(hidden_dropout_ratios) != len(hidden):
+            pb.error(f"hidden_dropout_ratios has {len(hidden_dropout_ratios)} entries but hidden has "
+                     f"{len(hidden)} layers; give one ratio per hidden layer")
+    if autoencoder and activation in ("maxout", "maxout_with_dropout"):
+        pb.error(f"activation={p['activation']!r} is not supported with autoencoder=True; "
+                 f"use tanh or rectifier (optionally with dropout)")
+    if b["col_major"]:
+        pb.error("col_major=True is not supported (deprecated column-major data handling); "
+                 "leave col_major=False")
+    if e["categorical_encoding"] in ("enum", "one_hot_explicit"):
+        pb.error(f"categorical_encoding={p['categorical_encoding']!r} is not allowed for deep learning "
+                 f"(inputs must be numeric one-hot); use 'auto' or 'one_hot_internal'")
+    if b["sparse"] and b["elastic_averaging"]:
+        pb.error("elastic_averaging=True cannot be combined with sparse=True")
+    if autoencoder is False and n["sparsity_beta"]:
+        pb.error(f"sparsity_beta is only used with autoencoder=True, got sparsity_beta="
+                 f"{n['sparsity_beta']!r} with a supervised model")
+    if autoencoder and n["nfolds"]:
+        pb.error("nfolds must be 0 with autoencoder=True (cross-validation needs a response)")
+    if autoencoder and p["custom_metric_func"] is not None:
+        pb.error("custom_metric_func cannot be used with autoencoder=True")
+    if p["offset_column"] is not None and classification:
+        pb.error(f"offset_column is only supported for regression, but the response is categorical "
+                 f"({nclass} classes)")
+    if p["fold_column"] is not None and n["nfolds"]:
+        pb.error("give either nfolds or fold_column, not both")
+    if class_sampling_factors is not None and b["balance_classes"] is False:
+        pb.error("class_sampling_factors requires balance_classes=True")
+    if b["balance_classes"] and response_kind is not None and not classification:
+        pb.error("balance_classes=True requires a categorical response (classification)")
+    if (class_sampling_factors is not None and classification and nclass > 1
+            and len(class_sampling_factors) != nclass):
+        pb.error(f"class_sampling_factors has {len(class_sampling_factors)} entries but the response has "
+                 f"{nclass} classes; give one factor per class")
+
+    # ---- distribution and loss -----------------------------------------------------------
+    distribution, loss = e["distribution"], e["loss"]
+    kind_text = ("categorical response" if classification else
+                 "autoencoder" if autoencoder else "numeric response")
+    if loss is not None:
+        if loss == "cross_entropy" and autoencoder:
+            pb.error("loss='cross_entropy' cannot be used with autoencoder=True; use automatic, quadratic, "
+                     "absolute, huber or quantile")
+        elif loss == "cross_entropy" and response_kind == "numeric":
+            pb.error("loss='cross_entropy' needs a categorical response, but the response is numeric")
+        elif classification and loss not in _CLASSIFICATION_LOSSES:
+            pb.error(f"loss={p['loss']!r} is not allowed for a categorical response; use one of "
+                     f"{', '.join(_CLASSIFICATION_LOSSES)}")
+    if distribution is not None and distribution != "auto" and autoencoder is not None:
+        if classification:
+            if distribution not in _CLASSIFICATION_DISTRIBUTIONS:
+                pb.error(f"distribution={p['distribution']!r} is not allowed for a categorical response "
+                         f"(classification); use auto, bernoulli or multinomial")
+            elif distribution == "bernoulli" and nclass > 2:
+                pb.error(f"distribution='bernoulli' needs a response with 2 classes, got {nclass} classes; "
+                         f"use multinomial or auto")
+        elif autoencoder:
+            if distribution not in _AUTOENCODER_DISTRIBUTIONS:
+                pb.error(f"distribution={p['distribution']!r} is not allowed with autoencoder=True; use "
+                         f"auto, {', '.join(_AUTOENCODER_DISTRIBUTIONS)}")
+        elif response_kind == "numeric":
+            if distribution not in _REGRESSION_DISTRIBUTIONS:
+                pb.error(f"distribution={p['distribution']!r} needs a categorical response, but the "
+                         f"response is numeric (regression); use auto or one of "
+                         f"{', '.join(_REGRESSION_DISTRIBUTIONS)}")
+        if (not classification and distribution in _REGRESSION_LOSSES_FOR and loss is not None
+                and loss not in _REGRESSION_LOSSES_FOR[distribution]):
+            pb.error(f"distribution={p['distribution']!r} only allows loss "
+                     f"{' or '.join(_REGRESSION_LOSSES_FOR[distribution])}, got loss={p['loss']!r}")
+        if (response_kind == "numeric" and not autoencoder and distribution in ("poisson", "gamma", "tweedie")
+                and y_min is not None and y_min < 0):
+            pb.error(f"distribution={p['distribution']!r} needs a response >= 0, but the response has "
+                     f"minimum {y_min!r}")
+
+    resolved_distribution = resolved_loss = None
+    if distribution is not None and loss is not None:
+        if distribution == "auto":
+            if classification:
+                resolved_distribution = "bernoulli" if nclass == 2 else "multinomial"
+            elif loss in _LOSS_TO_DISTRIBUTION:
+                resolved_distribution = _LOSS_TO_DISTRIBUTION[loss]
+        else:
+            resolved_distribution = distribution
+        if resolved_distribution is not None:
+            resolved_loss = _DISTRIBUTION_TO_LOSS[resolved_distribution] if loss == "automatic" else loss
+
+    # ---- stopping metric -----------------------------------------------------------------
+    metric = e["stopping_metric"]
+    if metric is not None and metric not in ("auto", "custom", "custom_increasing"):
+        if autoencoder:
+            if metric not in _AUTOENCODER_METRICS:
+                pb.error(f"stopping_metric={p['stopping_metric']!r} is not available with autoencoder=True; "
+                         f"use auto or mse")
+        elif classification:
+            if metric not in _CLASSIFICATION_METRICS:
+                pb.error(f"stopping_metric={p['stopping_metric']!r} is not available for a categorical "
+                         f"response; use auto or one of {', '.join(_CLASSIFICATION_METRICS)}")
+            elif metric in _BINOMIAL_ONLY_METRICS and nclass > 2:
+                pb.error(f"stopping_metric={p['stopping_metric']!r} needs a response with 2 classes, got "
+                         f"{nclass} classes")
+        elif response_kind == "numeric":
+            if metric not in _REGRESSION_METRICS:
+                pb.error(f"stopping_metric={p['stopping_metric']!r} is not available for a numeric response "
+                         f"(regression); use auto or one of {', '.join(_REGRESSION_METRICS)}")
+    if metric in ("custom", "custom_increasing"):
+        pb.missing_feature(f"stopping_metric={p['stopping_metric']!r} needs custom metrics, which are not "
+                           f"available yet")
+
+    # ---- features not available yet -------------------------------------------------------
+    for name, feature in NOT_YET.items():
+        value = p[name]
+        if any(m.startswith((f"{name} ", f"{name}=")) for m in pb.errors):
+            continue  # already reported as invalid
+        if name in _NOT_YET_OK_VALUES:
+            canonical = e.get(name)
+            if canonical is None or canonical in _NOT_YET_OK_VALUES[name]:
+                continue
+        elif _is_default(name, value):
+            continue
+        pb.missing_feature(f"{name}={value!r} needs {feature}, which is not available yet")
+
+    if pb.errors:
+        raise ParameterError(pb.errors + pb.not_yet)
+    if pb.not_yet:
+        raise FeatureNotAvailableError(pb.not_yet)
+
+    # ---- warnings for ignored settings -----------------------------------------------------
+    adaptive = b["adaptive_rate"]
+    if adaptive:
+        ignored = [f"{k}={p[k]!r}" for k in _MANUAL_RATE if not _is_default(k, p[k])]
+        if not _is_default("nesterov_accelerated_gradient", p["nesterov_accelerated_gradient"]):
+            ignored.append(f"nesterov_accelerated_gradient={p['nesterov_accelerated_gradient']!r}")
+        if ignored:
+            warnings.warn(f"adaptive_rate=True ignores the manual learning-rate settings "
+                          f"{', '.join(ignored)}; set adaptive_rate=False to use them", UserWarning,
+                          stacklevel=2)
+    else:
+        ignored = [f"{k}={p[k]!r}" for k in ("rho", "epsilon") if not _is_default(k, p[k])]
+        if ignored:
+            warnings.warn(f"adaptive_rate=False ignores the ADADELTA settings {', '.join(ignored)}",
+                          UserWarning, stacklevel=2)
+    if n["mini_batch_size"] > 1:
+        warnings.warn(f"mini_batch_size={n['mini_batch_size']} is reset to 1: training is online "
+                      f"(one row at a time), as in H2O", UserWarning, stacklevel=2)
+    if not b["diagnostics"]:
+        warnings.warn("diagnostics=False is deprecated and has no effect", UserWarning, stacklevel=2)
+
+    # ---- effective values --------------------------------------------------------------------
+    base_activation = activation.replace("_with_dropout", "")
+    if with_dropout:
+        hdr = hidden_dropout_ratios if hidden_dropout_ratios is not None else (0.5,) * len(hidden)
+    else:
+        hdr = (0.0,) * len(hidden)
+    if autoencoder:
+        link = "none"
+    elif classification:
+        link = "softmax"
+    elif resolved_distribution in ("poisson", "gamma", "tweedie"):
+        link = "log"
+    else:
+        link = "identity"
+
+    if metric == "auto":
+        metric = "mse" if autoencoder else "logloss" if classification else "deviance"
+    if n["stopping_rounds"] == 0:
+        metric = None
+
+    reproducible = b["reproducible"]
+    tspi = n["train_samples_per_iteration"]
+    if reproducible and tspi == -2:
+        tspi = -1
+    seed = n["seed"]
+    if seed == -1:
+        seed = random.SystemRandom().getrandbits(63)
+
+    zero_manual = bool(adaptive)
+    return Resolved(
+        classification=classification,
+        autoencoder=bool(autoencoder),
+        n_classes=nclass,
+        distribution=resolved_distribution,
+        loss=resolved_loss,
+        link=link,
+        activation=base_activation,
+        dropout=with_dropout,
+        hidden=hidden,
+        input_dropout_ratio=n["input_dropout_ratio"],
+        hidden_dropout_ratios=tuple(float(x) for x in hdr),
+        adaptive_rate=bool(adaptive),
+        rho=n["rho"] if adaptive else 0.0,
+        epsilon=n["epsilon"] if adaptive else 0.0,
+        rate=0.0 if zero_manual else n["rate"],
+        rate_annealing=0.0 if zero_manual else n["rate_annealing"],
+        rate_decay=0.0 if zero_manual else n["rate_decay"],
+        momentum_start=0.0 if zero_manual else n["momentum_start"],
+        momentum_ramp=0.0 if zero_manual else n["momentum_ramp"],
+        momentum_stable=0.0 if zero_manual else n["momentum_stable"],
+        nesterov=b["nesterov_accelerated_gradient"],
+        l1=n["l1"],
+        l2=n["l2"],
+        max_w2=n["max_w2"],
+        initial_weight_distribution=e["initial_weight_distribution"],
+        initial_weight_scale=n["initial_weight_scale"],
+        epochs=n["epochs"],
+        train_samples_per_iteration=tspi,
+        target_ratio_comm_to_comp=n["target_ratio_comm_to_comp"],
+        seed=int(seed),
+        reproducible=reproducible,
+        mini_batch_size=1,
+        fast_mode=b["fast_mode"],
+        replicate_training_data=False if reproducible else b["replicate_training_data"],
+        shuffle_training_data=b["shuffle_training_data"],
+        single_node_mode=b["single_node_mode"],
+        force_load_balance=True if reproducible else b["force_load_balance"],
+        score_each_iteration=True if reproducible else b["score_each_iteration"],
+        score_interval=n["score_interval"],
+        score_training_samples=n["score_training_samples"],
+        score_validation_samples=n["score_validation_samples"],
+        score_validation_sampling=e["score_validation_sampling"],
+        score_duty_cycle=n["score_duty_cycle"],
+        classification_stop=n["classification_stop"],
+        regression_stop=n["regression_stop"],
+        stopping_rounds=n["stopping_rounds"],
+        stopping_metric=metric,
+        stopping_tolerance=n["stopping_tolerance"],
+        max_runtime_secs=n["max_runtime_secs"],
+        overwrite_with_best_model=b["overwrite_with_best_model"] and n["nfolds"] == 0,
+        variable_importances=b["variable_importances"],
+        quiet_mode=b["quiet_mode"],
+        max_confusion_matrix_size=n["max_confusion_matrix_size"],
+        gainslift_bins=n["gainslift_bins"],
+        missing_values_handling=e["missing_values_handling"],
+        standardize=b["standardize"],
+        use_all_factor_levels=True if autoencoder else b["use_all_factor_levels"],
+        ignore_const_cols=b["ignore_const_cols"],
+        sparse=b["sparse"],
+        max_categorical_features=n["max_categorical_features"],
+        categorical_encoding="one_hot_internal",
+        weights_column=p["weights_column"],
+        offset_column=p["offset_column"],
+        response_column=p["response_column"],
+        ignored_columns=ignored_columns,
+        quantile_alpha=n["quantile_alpha"],
+        tweedie_power=n["tweedie_power"],
+        huber_alpha=n["huber_alpha"],
+    )
