@@ -3,8 +3,29 @@
 Feed-forward networks trained with per-row HOGWILD! SGD/ADADELTA (H2O's mode)
 or mini-batches, on Dask DataFrames, with H2O's parameters and defaults.
 """
-from .frame import import_file, split_frame, asfactor
+from ._client import init
+from .frame import asfactor, import_file, split_frame
+from .model.estimator import DeepLearningEstimator, get_model
+from .params import PARAMETERS, FeatureNotAvailableError, ParameterError
+from .train.driver import TrainingError
+
+H2ODeepLearningEstimator = DeepLearningEstimator
+
+
+
+
+class H2OAutoEncoderEstimator(DeepLearningEstimator):
+    """DeepLearningEstimator with ``autoencoder=True`` (H2O's H2OAutoEncoderEstimator)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("autoencoder", True)
+        super().__init__(**kwargs)
+
 
 __version__ = "0.1.0"
 
-__all__ = ["import_file", "split_frame", "asfactor", "__version__"]
+__all__ = [
+    "init", "import_file", "split_frame", "asfactor", "DeepLearningEstimator", "H2ODeepLearningEstimator",
+    "H2OAutoEncoderEstimator", "get_model", "PARAMETERS", "ParameterError", "FeatureNotAvailableError",
+    "TrainingError", "__version__",
+]

@@ -448,7 +448,9 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
     classification = response_kind == "categorical" and not autoencoder
     nclass = 1
     if classification:
-        if n_classes is None or not isinstance(n_classes, int) or isinstance(n_classes, bool):
+        if n_classes is None:
+            nclass = 2  # pre-check before the data pass: class-count rules run again with the real count
+        elif not isinstance(n_classes, int) or isinstance(n_classes, bool):
             pb.error(f"a categorical response needs its number of classes (n_classes), got {n_classes!r}")
         elif n_classes < 2:
             pb.error(f"response_column must have at least 2 classes for classification, got {n_classes}")

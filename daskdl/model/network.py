@@ -83,6 +83,16 @@ class Network:
 
     ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb")
 
+    @classmethod
+    def from_arrays(cls, layout: Layout, W: np.ndarray, B: np.ndarray) -> "Network":
+        """A scoring-only network over existing weight and bias buffers (no optimizer state)."""
+        net = cls.__new__(cls)
+        net.layout = layout
+        net.W, net.B = W, B
+        empty = np.zeros(1, np.float32)
+        net.Aw = net.Bw = net.Ab = net.Bb = net.Vw = net.Vb = empty
+        return net
+
     def arrays(self):
         return tuple(getattr(self, a) for a in self.ARRAYS)
 

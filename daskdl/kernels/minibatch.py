@@ -1,0 +1,510 @@
+"""Mini-batch training kernel (dense batches, BLAS matrix products).
+
+H2O's per-row rules (``rowsgd``) generalised to a batch of ``m`` rows:
+
+* per-row dropout masks (input dropout per element, hidden dropout per unit,
+  non-inverted), drawn from the thread's RNG;
+* forward pass as matrix products ``Z = A W^T`` (sgemm through SciPy's BLAS);
+* output error as in ``rowsgd`` (softmax cross-entropy / quadratic, the
+  regression distributions through ``rowsgd.output_delta``, autoencoder target =
+  the un-dropped input, no output-activation derivative);
+* the gradient is the MEAN over the batch; the error is propagated with the
+  pre-update weights; dropped units get a zero delta;
+* then one update of every weight: L1/L2 added to the mean gradient, ADADELTA
+  (bias state driven by the mean squared weight gradient of the unit) or manual
+  rate with momentum / Nesterov, and the ``max_w2`` rescale of each unit row;
+* ``fast_mode``: a weight whose mean gradient (before regularisation) is exactly
+  0 is left untouched, and a unit whose delta is 0 for every row of the batch is
+  skipped completely (the batch analogue of the per-row rules);
+* Maxout: two channel rows per unit (row ``2 r + q``), winner per row, gradient
+  to the winner only; a channel row that wins no row of the batch is not updated.
+
+With ``batch_size=1`` and no dropout the result equals ``rowsgd.train_serial``
+up to float rounding.
+
+Drivers: ``n_threads=1`` trains the batches in sequence (deterministic for a
+given seed; BLAS may use its own threads); ``n_threads>1`` gives each thread its
+own contiguous share of the batches on the shared arrays (HOGWILD! at batch
+level) with BLAS limited to one thread per call.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .codes import (
+    TANH, MAXOUT, SOFTMAX, CROSS_ENTROPY, HP_RHO, HP_EPS, HP_RATE, HP_RATE_ANNEALING, HP_RATE_DECAY,
+    HP_MOM_START, HP_MOM_RAMP, HP_MOM_STABLE, HP_L1, HP_L2, HP_MAX_W2, HP_INPUT_DROPOUT,
+    HP_QUANTILE_ALPHA, HP_TWEEDIE_POWER, HP_SAMPLES, HP_HUBER_DELTA, IP_ACT, IP_DIST, IP_LOSS,
+    IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM,
+    IP_HAS_MAXW2,
+)
+from .rowsgd import rand01, mix_seed, output_delta, output_loss
+
+_OPTS = dict(cache=True, nogil=True, error_model="numpy",
+             fastmath={"reassoc", "contract", "nsz", "arcp"})
+
+F0 = np.float32(0.0)
+F1 = np.float32(1.0)
+TINY = np.float32(1e-30)
+
+#: batch size used by the higher layers when none is given (see the module docs of the trainer)
+DEFAULT_BATCH_SIZE = 32
+
+
+@njit(inline="always", **_OPTS)
+def _sign(w):
+    return np.float32(w > 0) - np.float32(w < 0)
+
+
+@njit(inline="always", **_OPTS)
+def _ada_row(wrow, grow, arow, brow, allw, l1, l2, rho, eps):
+    """ADADELTA update of one unit row with mean gradient ``grow``; returns the
+    sum of squared (regularised) gradients of the weights actually updated."""
+    n = wrow.shape[0]
+    omr = F1 - rho
+    g2sum = F0
+    for i in range(n):
+        w = wrow[i]
+        g0 = grow[i]
+        g = g0 + l1 * _sign(w) + l2 * w
+        g2 = g * g
+        bo = brow[i]
+        ao = arow[i]
+        bn = rho * bo + omr * g2
+        eta = np.sqrt((ao + eps) / (bn + eps))
+        an = rho * ao + omr * eta * eta * g2
+        m = (g0 != F0) | allw
+        brow[i] = bn if m else bo
+        arow[i] = an if m else ao
+        wrow[i] = (w - eta * g) if m else w
+        g2sum += g2 if m else F0
+    return g2sum
+
+
+@njit(inline="always", **_OPTS)
+def _manual_row(wrow, grow, vrow, allw, l1, l2, r, mu, momentum, nesterov):
+    n = wrow.shape[0]
+    if momentum:
+        if nesterov:
+            for i in range(n):
+                w = wrow[i]
+                g0 = grow[i]
+                g = g0 + l1 * _sign(w) + l2 * w
+                m = (g0 != F0) | allw
+                v = vrow[i]
+                vn = mu * v - g
+                vrow[i] = vn if m else v
+                wrow[i] = (w + r * vn) if m else w
+        else:
+            for i in range(n):
+                w = wrow[i]
+                g0 = grow[i]
+                g = g0 + l1 * _sign(w) + l2 * w
+                m = (g0 != F0) | allw
+                v = vrow[i]
+                vn = -r * g
+                vrow[i] = vn if m else v
+                wrow[i] = (w + vn + mu * v) if m else w
+    else:
+        for i in range(n):
+            w = wrow[i]
+            g0 = grow[i]
+            g = g0 + l1 * _sign(w) + l2 * w
+            m = (g0 != F0) | allw
+            wrow[i] = (w - r * g) if m else w
+
+
+@njit(inline="always", **_OPTS)
+def _max_w2(wrow, max_w2):
+    n = wrow.shape[0]
+    s = F0
+    for i in range(n):
+        s += wrow[i] * wrow[i]
+    if s > max_w2:
+        scale = np.float32(np.sqrt(max_w2 / s))
+        for i in range(n):
+            wrow[i] *= scale
+
+
+@njit(**_OPTS)
+def _max_units(units, maxout):
+    """(largest weight-matrix row count, largest layer width, largest matrix size)."""
+    L = units.shape[0] - 1
+    mr = 1
+    mu = 1
+    mw = 1
+    for l in range(L + 1):
+        mu = max(mu, units[l])
+    for l in range(1, L + 1):
+        rows = units[l] * 2 if (maxout and l < L) else units[l]
+        mr = max(mr, rows)
+        mw = max(mw, rows * units[l - 1])
+    return mr, mu, mw
+
+
+@njit(**_OPTS)
+def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
+                   W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size, samples0):
+    """Train on ``order[lo:hi]`` in batches of ``batch_size`` rows; returns the loss sum."""
+    L = units.shape[0] - 1
+    actc = ip[IP_ACT]
+    dist = ip[IP_DIST]
+    fast = ip[IP_FAST_MODE] != 0
+    adaptive = ip[IP_ADAPTIVE] != 0
+    momentum = ip[IP_MOMENTUM] != 0
+    nesterov = ip[IP_NESTEROV] != 0
+    use_drop = ip[IP_DROPOUT] != 0
+    ae = ip[IP_AUTOENCODER] != 0
+    has_maxw2 = ip[IP_HAS_MAXW2] != 0
+    ce = ip[IP_LOSS] == CROSS_ENTROPY
+    numoff = ip[IP_NUM_OFFSET]
+    rho = np.float32(hp[HP_RHO])
+    eps = np.float32(hp[HP_EPS])
+    l1 = np.float32(hp[HP_L1])
+    l2 = np.float32(hp[HP_L2])
+    max_w2 = np.float32(hp[HP_MAX_W2])
+    p_in = np.float32(hp[HP_INPUT_DROPOUT])
+    alpha = hp[HP_QUANTILE_ALPHA]
+    power = hp[HP_TWEEDIE_POWER]
+    delta_h = hp[HP_HUBER_DELTA]
+    n_in = units[0]
+    n_num = xnum.shape[1]
+    n_cat = xcat.shape[1]
+    is_max = actc == MAXOUT
+    allw = not fast
+    shortcut = fast or ((not adaptive) and (not momentum) and l1 == F0 and l2 == F0)
+
+    m = max(batch_size, 1)
+    mr, mu_, mw = _max_units(units, is_max)
+    tot = aoff[aoff.shape[0] - 1]
+    act = np.zeros(m * tot, dtype=np.float32)
+    keep = np.ones(m * tot, dtype=np.uint8)
+    win = np.zeros(m * tot, dtype=np.uint8)
+    zbuf = np.zeros(m * mr, dtype=np.float32)
+    dbuf = np.zeros(m * mr, dtype=np.float32)
+    ebuf = np.zeros(m * mu_, dtype=np.float32)
+    gbuf = np.zeros(mw, dtype=np.float32)
+    gb = np.zeros(mr, dtype=np.float32)
+    touched = np.zeros(mr, dtype=np.uint8)
+    clean = np.zeros(m * n_in if ae else 1, dtype=np.float32)
+
+    rng = np.empty(1, dtype=np.uint64)
+    rng[0] = mix_seed(seed, stream, lo)
+    loss = 0.0
+
+    for s0 in range(lo, hi, m):
+        mb = min(m, hi - s0)
+        rows_idx = order[s0:s0 + mb]
+        samples = samples0 + (s0 - lo)
+        invm = F1 / np.float32(mb)
+
+        # ---- dense input batch ----
+        A0 = act[0:mb * n_in].reshape((mb, n_in))
+        for r in range(mb):
+            i = rows_idx[r]
+            row = A0[r]
+            rc = row[0:numoff]
+            for k in range(numoff):
+                rc[k] = F0
+            for c in range(n_cat):
+                k = xcat[i, c]
+                if k >= 0:
+                    row[k] += F1
+            rn = row[numoff:n_in]
+            xr = xnum[i]
+            for k in range(n_num):
+                rn[k] = xr[k]
+            if ae:
+                cl = clean[r * n_in:(r + 1) * n_in]
+                for k in range(n_in):
+                    cl[k] = row[k]
+            if p_in > F0:
+                for c in range(n_cat):
+                    k = xcat[i, c]
+                    if k >= 0:
+                        if rand01(rng) < p_in:
+                            row[k] = F0
+                for k in range(n_num):
+                    u = rand01(rng)
+                    rn[k] = rn[k] if u >= p_in else F0
+
+        # ---- forward ----
+        for l in range(1, L + 1):
+            n_prev = units[l - 1]
+            n_l = units[l]
+            is_out = l == L
+            maxout = is_max and not is_out
+            nrows = n_l * 2 if maxout else n_l
+            Wl = W[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
+            bl = B[boff[l - 1]:boff[l - 1] + nrows]
+            prev = act[mb * aoff[l - 1]:mb * aoff[l - 1] + mb * n_prev].reshape((mb, n_prev))
+            cur = act[mb * aoff[l]:mb * aoff[l] + mb * n_l].reshape((mb, n_l))
+            pdrop = hdrop[l - 1] if (use_drop and not is_out) else F0
+            if maxout:
+                Z = zbuf[0:mb * nrows].reshape((mb, nrows))
+                np.dot(prev, Wl.T, Z)
+                for r in range(mb):
+                    zr = Z[r]
+                    cr = cur[r]
+                    wr = win[mb * aoff[l] + r * n_l:mb * aoff[l] + (r + 1) * n_l]
+                    for j in range(n_l):
+                        z0 = zr[2 * j] + bl[2 * j]
+                        z1 = zr[2 * j + 1] + bl[2 * j + 1]
+                        w1 = z1 > z0
+                        cr[j] = z1 if w1 else z0
+                        wr[j] = np.uint8(w1)
+            else:
+                np.dot(prev, Wl.T, cur)
+                for r in range(mb):
+                    cr = cur[r]
+                    if is_out and not ae:
+                        for j in range(n_l):
+                            cr[j] = cr[j] + bl[j]
+                    elif actc == TANH:
+                        for j in range(n_l):
+                            z = cr[j] + bl[j]
+                            cr[j] = F1 - np.float32(2.0) / (F1 + np.exp(np.float32(2.0) * z))
+                    else:
+                        for j in range(n_l):
+                            z = cr[j] + bl[j]
+                            cr[j] = z if z > F0 else F0
+            if pdrop > F0:
+                for r in range(mb):
+                    cr = cur[r]
+                    kr = keep[mb * aoff[l] + r * n_l:mb * aoff[l] + (r + 1) * n_l]
+                    for j in range(n_l):
+                        kp = rand01(rng) >= pdrop
+                        kr[j] = np.uint8(kp)
+                        cr[j] = cr[j] if kp else F0
+
+        # ---- output error (mean over the batch) ----
+        n_out = units[L]
+        out = act[mb * aoff[L]:mb * aoff[L] + mb * n_out].reshape((mb, n_out))
+        D = dbuf[0:mb * n_out].reshape((mb, n_out))
+        for r in range(mb):
+            i = rows_idx[r]
+            o = out[r]
+            d = D[r]
+            if ae:
+                cl = clean[r * n_in:(r + 1) * n_in]
+                lr = 0.0
+                for k in range(n_out):
+                    t = cl[k]
+                    d[k] = np.float32(output_delta(dist, t, o[k], alpha, power, delta_h)) * invm
+                    lr += (t - o[k]) * (t - o[k])
+                loss += lr / n_out
+            elif dist == SOFTMAX:
+                mx = o[0]
+                for k in range(1, n_out):
+                    mx = o[k] if o[k] > mx else mx
+                ssum = F0
+                for k in range(n_out):
+                    o[k] = np.exp(o[k] - mx)
+                    ssum += o[k]
+                for k in range(n_out):
+                    o[k] /= ssum
+                yk = int(y[i])
+                for k in range(n_out):
+                    t = F1 if k == yk else F0
+                    if ce:
+                        d[k] = (o[k] - t) * invm
+                    else:
+                        d[k] = (o[k] - t) * o[k] * (F1 - o[k]) * invm
+                loss += -np.log(max(o[yk], np.float32(1e-15)))
+            else:
+                f = o[0] + offs[i]
+                o[0] = f
+                d[0] = np.float32(output_delta(dist, y[i], f, alpha, power, delta_h)) * invm
+                loss += output_loss(dist, y[i], f, alpha, power, delta_h)
+
+        # ---- back-propagation and one update per weight ----
+        mu = F0
+        if momentum:
+            ramp = hp[HP_MOM_RAMP]
+            frac = min(samples, ramp) / ramp if ramp > 0 else 0.0
+            mu = np.float32(hp[HP_MOM_START] + (hp[HP_MOM_STABLE] - hp[HP_MOM_START]) * frac)
+        for l in range(L, 0, -1):
+            n_prev = units[l - 1]
+            n_l = units[l]
+            is_out = l == L
+            maxout = is_max and not is_out
+            nrows = n_l * 2 if maxout else n_l
+            Wl = W[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
+            Al = Aw[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
+            Bl = Bw[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
+            Vl = Vw[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if momentum else Wl
+            bl = B[boff[l - 1]:boff[l - 1] + nrows]
+            abl = Ab[boff[l - 1]:boff[l - 1] + nrows]
+            bbl = Bb[boff[l - 1]:boff[l - 1] + nrows]
+            vbl = Vb[boff[l - 1]:boff[l - 1] + nrows] if momentum else bl
+            prev = act[mb * aoff[l - 1]:mb * aoff[l - 1] + mb * n_prev].reshape((mb, n_prev))
+            D = dbuf[0:mb * nrows].reshape((mb, nrows))
+            E = ebuf[0:mb * n_prev].reshape((mb, n_prev))
+            G = gbuf[0:nrows * n_prev].reshape((nrows, n_prev))
+            if l > 1:
+                np.dot(D, Wl, E)  # pre-update weights
+            np.dot(D.T, prev, G)
+            # bias gradients and the units to update
+            for j in range(nrows):
+                gb[j] = F0
+                touched[j] = 0
+            for r in range(mb):
+                dr = D[r]
+                for j in range(nrows):
+                    gb[j] += dr[j]
+                    touched[j] |= np.uint8(dr[j] != F0)
+            if not shortcut:
+                if maxout:
+                    # a channel row is updated when it wins a (kept) row of the batch
+                    for r in range(mb):
+                        wr = win[mb * aoff[l] + r * n_l:mb * aoff[l] + (r + 1) * n_l]
+                        kr = keep[mb * aoff[l] + r * n_l:mb * aoff[l] + (r + 1) * n_l]
+                        pd = use_drop and hdrop[l - 1] > F0
+                        for j in range(n_l):
+                            if (not pd) or kr[j] != 0:
+                                touched[2 * j + wr[j]] = 1
+                else:
+                    for j in range(nrows):
+                        touched[j] = 1
+            rate = F0
+            if not adaptive:
+                rate = np.float32(hp[HP_RATE] * hp[HP_RATE_DECAY] ** (l - 1)
+                                  / (1.0 + hp[HP_RATE_ANNEALING] * samples) * (1.0 - mu))
+            inv_fanin = F1 / np.float32(n_prev)
+            for rj in range(nrows):
+                if touched[rj] == 0:
+                    continue
+                wrow = Wl[rj]
+                grow = G[rj]
+                if adaptive:
+                    g2sum = _ada_row(wrow, grow, Al[rj], Bl[rj], allw, l1, l2, rho, eps)
+                else:
+                    g2sum = F0
+                    _manual_row(wrow, grow, Vl[rj], allw, l1, l2, rate, mu, momentum, nesterov)
+                if has_maxw2:
+                    _max_w2(wrow, max_w2)
+                b = bl[rj]
+                gbj = gb[rj] + l1 * _sign(b) + l2 * b
+                if adaptive:
+                    gm = g2sum * inv_fanin
+                    bn = rho * bbl[rj] + (F1 - rho) * gm
+                    bn = bn if bn > TINY else F0
+                    eta = np.sqrt((abl[rj] + eps) / (bn + eps))
+                    an = rho * abl[rj] + (F1 - rho) * eta * eta * gm
+                    bbl[rj] = bn
+                    abl[rj] = an if an > TINY else F0
+                    bl[rj] = b - eta * gbj
+                elif momentum:
+                    v = vbl[rj]
+                    if nesterov:
+                        vn = mu * v - gbj
+                        bl[rj] = b + rate * vn
+                    else:
+                        vn = -rate * gbj
+                        bl[rj] = b + vn + mu * v
+                    vbl[rj] = vn
+                else:
+                    bl[rj] = b - rate * gbj
+            # delta of layer l-1 (rows of its weight matrix)
+            if l > 1:
+                lp = l - 1
+                n_p = units[lp]
+                pmax = is_max
+                pdrop = use_drop and hdrop[lp - 1] > F0
+                cp = act[mb * aoff[lp]:mb * aoff[lp] + mb * n_p].reshape((mb, n_p))
+                if pmax:
+                    Dn = dbuf[0:mb * 2 * n_p].reshape((mb, 2 * n_p))
+                    for r in range(mb):
+                        er = E[r]
+                        dn = Dn[r]
+                        wr = win[mb * aoff[lp] + r * n_p:mb * aoff[lp] + (r + 1) * n_p]
+                        kr = keep[mb * aoff[lp] + r * n_p:mb * aoff[lp] + (r + 1) * n_p]
+                        for j in range(n_p):
+                            e = er[j] if ((not pdrop) or kr[j] != 0) else F0
+                            w1 = wr[j] != 0
+                            dn[2 * j] = F0 if w1 else e
+                            dn[2 * j + 1] = e if w1 else F0
+                else:
+                    Dn = dbuf[0:mb * n_p].reshape((mb, n_p))
+                    for r in range(mb):
+                        er = E[r]
+                        dn = Dn[r]
+                        ar = cp[r]
+                        kr = keep[mb * aoff[lp] + r * n_p:mb * aoff[lp] + (r + 1) * n_p]
+                        if actc == TANH:
+                            if pdrop:
+                                for j in range(n_p):
+                                    v = er[j] * (F1 - ar[j] * ar[j])
+                                    dn[j] = v if kr[j] != 0 else F0
+                            else:
+                                for j in range(n_p):
+                                    dn[j] = er[j] * (F1 - ar[j] * ar[j])
+                        else:
+                            for j in range(n_p):
+                                dn[j] = er[j] if ar[j] > F0 else F0
+    return loss
+
+
+@njit(parallel=True, **_OPTS)
+def _train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
+                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size, n_threads):
+    n = order.shape[0]
+    m = max(batch_size, 1)
+    nb = (n + m - 1) // m
+    losses = np.zeros(n_threads)
+    for t in prange(n_threads):
+        lo = min(n, (nb * t // n_threads) * m)
+        hi = min(n, (nb * (t + 1) // n_threads) * m)
+        if hi > lo:
+            losses[t] = _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
+                                       W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream * 1024 + t,
+                                       batch_size, hp[HP_SAMPLES] + lo)
+    return losses.sum()
+
+
+def _check(name, a, dtype, ndim=None):
+    if not isinstance(a, np.ndarray) or a.dtype != dtype or (ndim is not None and a.ndim != ndim) \
+            or not a.flags.c_contiguous:
+        got = f"{type(a).__name__} {getattr(a, 'dtype', '')} ndim={getattr(a, 'ndim', '')}"
+        raise TypeError(f"train_minibatch: {name} must be a C-contiguous {np.dtype(dtype).name} array"
+                        f"{'' if ndim is None else f' with {ndim} dimensions'}; got {got}")
+
+
+def train_minibatch(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
+                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size, n_threads=1):
+    """Train on rows ``order`` in mini-batches of ``batch_size`` rows.
+
+    Same arrays as ``rowsgd.train_serial`` (updated in place). ``n_threads=1``:
+    batches in sequence, deterministic for a given ``seed``/``stream``.
+    ``n_threads>1``: each thread trains its share of the batches on the shared
+    arrays (HOGWILD!), BLAS limited to one thread. Returns the loss sum.
+    """
+    batch_size = int(batch_size)
+    n_threads = int(n_threads)
+    if batch_size < 1:
+        raise ValueError(f"train_minibatch: batch_size must be an integer >= 1; got {batch_size}")
+    if n_threads < 1:
+        raise ValueError(f"train_minibatch: n_threads must be an integer >= 1; got {n_threads}")
+    _check("order", order, np.int64, 1)
+    _check("xnum", xnum, np.float32, 2)
+    _check("xcat", xcat, np.int32, 2)
+    for name, a in (("y", y), ("offs", offs), ("hdrop", hdrop), ("W", W), ("B", B), ("Aw", Aw),
+                    ("Bw", Bw), ("Ab", Ab), ("Bb", Bb), ("Vw", Vw), ("Vb", Vb)):
+        _check(name, a, np.float32, 1)
+    for name, a in (("units", units), ("woff", woff), ("boff", boff), ("aoff", aoff), ("ip", ip)):
+        _check(name, a, np.int64, 1)
+    _check("hp", hp, np.float64, 1)
+    if xnum.shape[0] != xcat.shape[0] or xnum.shape[0] != y.shape[0] or xnum.shape[0] != offs.shape[0]:
+        raise ValueError(f"train_minibatch: xnum, xcat, y and offs must have the same number of rows; got "
+                         f"{xnum.shape[0]}, {xcat.shape[0]}, {y.shape[0]}, {offs.shape[0]}")
+    if int(ip[IP_NUM_OFFSET]) + xnum.shape[1] != int(units[0]):
+        raise ValueError(f"train_minibatch: num_offset + numeric columns must equal the input width "
+                         f"{int(units[0])}; got {int(ip[IP_NUM_OFFSET])} + {xnum.shape[1]}")
+    n_threads = min(n_threads, max(1, (order.shape[0] + batch_size - 1) // batch_size))
+    if n_threads == 1:
+        return float(_train_batches(order, 0, order.shape[0], xnum, xcat, y, offs, units, woff, boff, aoff,
+                                    hdrop, W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size,
+                                    hp[HP_SAMPLES]))
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        return float(_train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
+                                     W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size, n_threads))

@@ -1,0 +1,571 @@
+"""DeepLearningEstimator: H2O-3's Deep Learning with H2O's Python API, on Dask frames."""
+from __future__ import annotations
+
+import copy
+import itertools
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..frame.encode import encode_partition
+from ..frame.schema import FrameSchema, is_categorical_dtype
+from ..metrics import combine_all, finalize, partial_metrics
+from ..params import PARAMETERS, Resolved, default_parameters, validate
+from .network import Network, forward
+from .predict import output, predict_frame, reconstruction_error, empty_prediction
+from .varimp import gedeon_varimp
+
+_ids = itertools.count(1)
+_MODELS: dict = {}
+
+
+def _is_dask(frame) -> bool:
+    import dask.dataframe as dd
+
+    return isinstance(frame, dd.DataFrame)
+
+
+def _check_frame(frame, name):
+    if frame is None:
+        return
+    if not (isinstance(frame, pd.DataFrame) or _is_dask(frame)):
+        raise TypeError(f"{name} must be a pandas or dask DataFrame; got {type(frame).__name__}")
+
+
+def _response_kind(frame, y):
+    dt = frame.dtypes[y] if y in frame.columns else None
+    if dt is None:
+        return None
+    if is_categorical_dtype(dt):
+        return "categorical"
+    return "numeric"
+
+
+class DeepLearningEstimator:
+    """Feed-forward neural network trained like H2O-3's Deep Learning.
+
+    Every H2O-3 Deep Learning parameter is accepted by H2O's name with H2O's default
+    (``daskdl.params.PARAMETERS``); the constructor only stores them and
+    :meth:`train` validates them all at once. Frames are dask or pandas DataFrames.
+
+    Examples
+    --------
+    >>> model = DeepLearningEstimator(activation="RectifierWithDropout", hidden=[200, 200, 200],
+    ...                               input_dropout_ratio=0.2, l1=1e-5, epochs=10)   # doctest: +SKIP
+    >>> model.train(x=x, y="C785", training_frame=train, validation_frame=test)     # doctest: +SKIP
+    >>> model.predict(test)                                                          # doctest: +SKIP
+    """
+
+    algo = "deeplearning"
+
+    def __init__(self, **kwargs):
+        unknown = [k for k in kwargs if k not in PARAMETERS]
+        if unknown:
+            raise TypeError(f"DeepLearningEstimator got unknown parameter(s) {unknown}; valid names are H2O's "
+                            f"{len(PARAMETERS)} Deep Learning parameters (daskdl.params.PARAMETERS)")
+        self._parms = dict(kwargs)
+        self._id = kwargs.get("model_id") or f"DeepLearning_model_python_{next(_ids)}"
+        self._fit = None
+
+    # ---- parameters ----------------------------------------------------------------------
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in PARAMETERS:
+            return self._parms.get(name, copy.deepcopy(PARAMETERS[name]))
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        if name in PARAMETERS:
+            self._parms[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    @property
+    def model_id(self) -> str:
+        return self._id
+
+    @property
+    def params(self) -> dict:
+        """``{name: {"default": ..., "actual": ..., "input": ...}}`` as H2O's ``model.params``."""
+        actual = self._actual_params() if self._fit is not None else {}
+        out = {}
+        for k, d in PARAMETERS.items():
+            inp = self._parms.get(k, copy.deepcopy(d))
+            out[k] = {"default": copy.deepcopy(d), "actual": actual.get(k, inp), "input": inp}
+        return out
+
+    @property
+    def actual_params(self) -> dict:
+        return {k: v["actual"] for k, v in self.params.items()}
+
+    def get_params(self) -> dict:
+        p = default_parameters()
+        p.update(self._parms)
+        return p
+
+    def _actual_params(self) -> dict:
+        r: Resolved = self._fit["resolved"]
+        a = dict(self.get_params())
+        for k in list(a):
+            if hasattr(r, k):
+                v = getattr(r, k)
+                a[k] = list(v) if isinstance(v, tuple) else v
+        a["model_id"] = self._id
+        a["response_column"] = self._fit["schema"].response
+        a["activation"] = self._activation_name(r)
+        return a
+
+    @staticmethod
+    def _activation_name(r: Resolved) -> str:
+        base = {"tanh": "Tanh", "rectifier": "Rectifier", "maxout": "Maxout"}[r.activation]
+        return base + ("WithDropout" if r.dropout else "")
+
+    # ---- training ------------------------------------------------------------------------
+    def train(self, x=None, y=None, training_frame=None, validation_frame=None, offset_column=None,
+              weights_column=None, fold_column=None, ignored_columns=None, model_id=None, verbose=False,
+              max_runtime_secs=None):
+        """Train on ``training_frame`` (dask or pandas DataFrame); returns ``self``."""
+        from ..train.driver import fit
+        from .._client import current_client
+
+        parms = self.get_params()
+        for k, v in (("offset_column", offset_column), ("weights_column", weights_column),
+                     ("fold_column", fold_column), ("ignored_columns", ignored_columns),
+                     ("model_id", model_id), ("max_runtime_secs", max_runtime_secs)):
+            if v is not None:
+                parms[k] = v
+        if model_id:
+            self._id = model_id
+        if training_frame is None:
+            training_frame = parms.get("training_frame")
+        if validation_frame is None:
+            validation_frame = parms.get("validation_frame")
+        if training_frame is None:
+            raise ValueError("training_frame is required: pass a dask or pandas DataFrame")
+        _check_frame(training_frame, "training_frame")
+        _check_frame(validation_frame, "validation_frame")
+        autoencoder = bool(parms.get("autoencoder"))
+        if y is None and not autoencoder:
+            y = parms.get("response_column")
+        if y is not None and not isinstance(y, str):
+            if isinstance(y, int) and not isinstance(y, bool):
+                y = str(training_frame.columns[y])
+            else:
+                raise TypeError(f"y must be a column name; got {type(y).__name__}")
+        if autoencoder and y is not None:
+            raise ValueError("autoencoder=True trains without a response; do not pass y "
+                             f"(got y={y!r}); it is ignored by H2O as well, pass it as an ignored column")
+        if not autoencoder and y is None:
+            raise ValueError("y (the response column) is required for supervised training; pass y=<column name> "
+                             "or autoencoder=True")
+        columns = [str(c) for c in training_frame.columns]
+        if y is not None and y not in columns:
+            raise ValueError(f"response column {y!r} is not a column of training_frame; available columns: "
+                             f"{columns}")
+        if isinstance(x, str):
+            x = [x]
+        if x is not None:
+            x = [str(training_frame.columns[c]) if isinstance(c, int) and not isinstance(c, bool) else c for c in x]
+            missing = [c for c in x if c not in columns]
+            if missing:
+                raise ValueError(f"predictor column(s) {missing} are not columns of training_frame; available "
+                                 f"columns: {columns}")
+            if y is not None and y in x:
+                x = [c for c in x if c != y]
+        parms["response_column"] = y
+        rk = None if autoencoder else _response_kind(training_frame, y)
+        # first pass: parameter checks that need no data (everything is reported at once)
+        validate(_for_validation(parms), response_kind=rk, n_classes=None,
+                 has_validation=validation_frame is not None)
+        seed = parms.get("seed", -1)
+        schema = FrameSchema.fit(
+            training_frame, x, y, autoencoder=autoencoder, weights_column=parms.get("weights_column"),
+            offset_column=parms.get("offset_column"), ignored_columns=parms.get("ignored_columns"),
+            ignore_const_cols=bool(parms.get("ignore_const_cols", True)),
+            use_all_factor_levels=bool(parms.get("use_all_factor_levels", True)) or autoencoder,
+            standardize=bool(parms.get("standardize", True)), sparse=bool(parms.get("sparse", False)),
+            missing_values_handling=str(parms.get("missing_values_handling", "mean_imputation")),
+            max_categorical_features=int(parms.get("max_categorical_features", 2147483647)),
+            seed=int(seed) if seed is not None and int(seed) >= 0 else 0,
+            classification=None if autoencoder else (rk == "categorical"))
+        res = validate(_for_validation(parms), response_kind=rk,
+                       n_classes=len(schema.classes) if schema.classification else None,
+                       y_min=schema.resp_min if not schema.classification else None,
+                       has_validation=validation_frame is not None, n_rows=schema.n_rows)
+        client = current_client()
+        result = fit(res, schema, training_frame, validation_frame, client=client,
+                     quiet=res.quiet_mode or not verbose)
+        self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
+                     "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y}
+        self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
+        _MODELS[self._id] = self
+        return self
+
+    # ---- internals for scoring -------------------------------------------------------------
+    def _require_fit(self):
+        if self._fit is None:
+            raise ValueError(f"model {self._id} is not trained yet; call train() first")
+
+    def _state(self) -> dict:
+        self._require_fit()
+        from ..train.driver import identity_standardized
+
+        r: Resolved = self._fit["resolved"]
+        schema: FrameSchema = self._fit["schema"]
+        net: Network = self._fit["net"]
+        scoring = Network.from_arrays(net.layout, net.W, net.B)
+        thr = 0.5
+        m = self._fit["result"].valid_metrics or self._fit["result"].train_metrics
+        if m is not None and m.kind == "binomial":
+            t = m.find_threshold_by_max_metric("f1")
+            if t is not None and np.isfinite(t):
+                thr = float(t)
+        return {"schema": schema, "net": scoring, "columns": schema.prediction_columns(),
+                "hidden_dropout": r.hidden_dropout_ratios if r.dropout else None,
+                "identity_standardized": identity_standardized(r, schema), "threshold": thr}
+
+    def _map(self, frame, fn, meta_fn):
+        """Apply ``fn(pdf, state)`` per partition; lazy for dask frames, eager for pandas."""
+        state = self._state()
+        if isinstance(frame, pd.DataFrame):
+            return fn(frame, state)
+        _check_frame(frame, "frame")
+        import dask
+
+        meta = meta_fn(state, frame._meta.index)
+        dstate = dask.delayed(state, pure=True)
+        return frame.map_partitions(fn, dstate, meta=meta, align_dataframes=False)
+
+    # ---- prediction ------------------------------------------------------------------------
+    def predict(self, test_data):
+        """Predictions aligned with ``test_data``: ``predict`` plus one probability column per class
+        (classification), ``predict`` (regression) or ``reconstr_<feature>`` (autoencoder).
+        Dask in gives a lazy dask DataFrame; pandas in gives pandas."""
+        return self._map(test_data, predict_frame, empty_prediction)
+
+    def anomaly(self, test_data, per_feature=False):
+        """Reconstruction error per row (``Reconstruction.MSE``) or per expanded feature
+        (``reconstr_<feature>.SE``) of an autoencoder."""
+        self._require_fit()
+        if not self._fit["resolved"].autoencoder:
+            raise ValueError("anomaly() needs an autoencoder model (train with autoencoder=True)")
+        cols = ([f"reconstr_{c}.SE" for c in self._fit["schema"].coef_names] if per_feature
+                else ["Reconstruction.MSE"])
+        return self._map(test_data, _AnomalyFn(per_feature, cols),
+                         lambda st, idx: pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols},
+                                                      index=idx[:0]))
+
+    def deepfeatures(self, test_data, layer):
+        """Test-time activations of hidden layer ``layer`` (0-based), columns ``DF.L<layer+1>.C<j>``."""
+        self._require_fit()
+        r: Resolved = self._fit["resolved"]
+        if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool) or not 0 <= layer < len(r.hidden):
+            raise ValueError(f"layer must be an integer in [0, {len(r.hidden) - 1}] (the model has "
+                             f"{len(r.hidden)} hidden layers); got {layer!r}")
+        cols = [f"DF.L{layer + 1}.C{j + 1}" for j in range(r.hidden[layer])]
+        return self._map(test_data, _DeepFeaturesFn(int(layer), cols),
+                         lambda st, idx: pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols},
+                                                      index=idx[:0]))
+
+    # ---- metrics ---------------------------------------------------------------------------
+    def model_performance(self, test_data=None, train=False, valid=False, xval=False):
+        """Metrics on ``test_data`` (computed per partition and combined), or the stored
+        training / validation metrics."""
+        self._require_fit()
+        if test_data is not None:
+            return self._performance_on(test_data)
+        if xval:
+            return None
+        if valid:
+            return self._fit["result"].valid_metrics
+        return self._fit["result"].train_metrics
+
+    def _performance_on(self, frame):
+        from ..train.driver import metric_kind
+
+        state = self._state()
+        r: Resolved = self._fit["resolved"]
+        kind = metric_kind(r)
+        fn = _PartialFn(kind, r)
+        if isinstance(frame, pd.DataFrame):
+            parts = [fn(frame, state)]
+        else:
+            _check_frame(frame, "test_data")
+            import dask
+
+            dstate = dask.delayed(state, pure=True)
+            parts = dask.compute(*[dask.delayed(fn)(p, dstate) for p in frame.to_delayed()])
+        total = combine_all(parts)
+        return finalize(kind, total, classes=self._fit["schema"].classes,
+                        description="Metrics reported on test data")
+
+    def _metric(self, name, train, valid, xval):
+        self._require_fit()
+        res = self._fit["result"]
+        picks = []
+        if train:
+            picks.append(("train", res.train_metrics))
+        if valid:
+            picks.append(("valid", res.valid_metrics))
+        if xval:
+            picks.append(("xval", None))
+        if not picks:
+            picks = [("train", res.train_metrics)]
+        vals = {}
+        for k, m in picks:
+            if m is None:
+                vals[k] = None
+                continue
+            f = getattr(m, name, None)
+            vals[k] = f() if callable(f) else None
+        return vals[picks[0][0]] if len(vals) == 1 else vals
+
+    def mse(self, train=False, valid=False, xval=False):
+        return self._metric("mse", train, valid, xval)
+
+    def rmse(self, train=False, valid=False, xval=False):
+        return self._metric("rmse", train, valid, xval)
+
+    def mae(self, train=False, valid=False, xval=False):
+        return self._metric("mae", train, valid, xval)
+
+    def rmsle(self, train=False, valid=False, xval=False):
+        return self._metric("rmsle", train, valid, xval)
+
+    def logloss(self, train=False, valid=False, xval=False):
+        return self._metric("logloss", train, valid, xval)
+
+    def auc(self, train=False, valid=False, xval=False):
+        return self._metric("auc", train, valid, xval)
+
+    def aucpr(self, train=False, valid=False, xval=False):
+        return self._metric("aucpr", train, valid, xval)
+
+    pr_auc = aucpr
+
+    def gini(self, train=False, valid=False, xval=False):
+        return self._metric("gini", train, valid, xval)
+
+    def r2(self, train=False, valid=False, xval=False):
+        return self._metric("r2", train, valid, xval)
+
+    def mean_residual_deviance(self, train=False, valid=False, xval=False):
+        return self._metric("mean_residual_deviance", train, valid, xval)
+
+    def mean_per_class_error(self, train=False, valid=False, xval=False):
+        return self._metric("mean_per_class_error", train, valid, xval)
+
+    def classification_error(self, train=False, valid=False, xval=False):
+        return self._metric("classification_error", train, valid, xval)
+
+    def confusion_matrix(self, train=False, valid=False, xval=False):
+        return self._metric("confusion_matrix", train, valid, xval)
+
+    def hit_ratio_table(self, train=False, valid=False, xval=False):
+        return self._metric("hit_ratio_table", train, valid, xval)
+
+    # ---- model output ----------------------------------------------------------------------
+    def scoring_history(self) -> pd.DataFrame:
+        self._require_fit()
+        return self._fit["result"].history.frame()
+
+    def _compute_varimp(self):
+        net: Network = self._fit["net"]
+        lay = net.layout
+        schema: FrameSchema = self._fit["schema"]
+
+        def absw(l):
+            w = np.abs(net.weight(l).astype(np.float64))
+            if lay.is_maxout(l):  # mean of the two channels' |w| (spec 8, Maxout FIX)
+                w = w.reshape(-1, 2, w.shape[1]).mean(axis=1)
+            return w
+
+        W1 = absw(1)
+        if lay.is_maxout(2) if lay.n_layers >= 2 else False:
+            W2 = np.abs(net.weight(2).astype(np.float64))
+            W2 = W2.reshape(-1, 2, W2.shape[1]).mean(axis=1)
+        else:
+            W2 = absw(2) if lay.n_layers >= 2 else None
+        if lay.n_layers == 1:
+            W2 = None
+        mask = None
+        if schema.n_cat and not schema.hashing:
+            mask = np.zeros(schema.n_in, dtype=bool)
+            for j in range(schema.n_cat):
+                if not schema.cat_na_seen[j]:
+                    mask[int(schema.cat_offsets[j + 1]) - 1] = True
+        return gedeon_varimp(W1, W2, schema.coef_names, mask)
+
+    def varimp(self, use_pandas=False):
+        """Gedeon variable importances per expanded feature (H2O's table)."""
+        self._require_fit()
+        vi = self._fit.get("varimp")
+        if vi is None:
+            return None
+        if use_pandas:
+            return vi.reset_index(drop=True)
+        return [tuple(r) for r in vi[["variable", "relative_importance", "scaled_importance",
+                                      "percentage"]].itertuples(index=False, name=None)]
+
+    def summary(self) -> pd.DataFrame:
+        """H2O's "Status of Neuron Layers" table."""
+        self._require_fit()
+        r: Resolved = self._fit["resolved"]
+        net: Network = self._fit["net"]
+        lay = net.layout
+        rows = [{"layer": 1, "units": int(lay.units[0]), "type": "Input",
+                 "dropout": 100.0 * r.input_dropout_ratio, "l1": np.nan, "l2": np.nan, "mean_rate": np.nan,
+                 "rate_rms": np.nan, "momentum": np.nan, "mean_weight": np.nan, "weight_rms": np.nan,
+                 "mean_bias": np.nan, "bias_rms": np.nan}]
+        hidden_type = {"tanh": "Tanh", "rectifier": "Rectifier", "maxout": "Maxout"}[r.activation]
+        if r.dropout:
+            hidden_type += "Dropout"
+        for l in range(1, lay.n_layers + 1):
+            w = net.weight(l).astype(np.float64)
+            b = net.bias(l).astype(np.float64)
+            is_out = l == lay.n_layers
+            if is_out:
+                typ = hidden_type.replace("Dropout", "") if r.autoencoder else (
+                    "Softmax" if r.classification else "Linear")
+            else:
+                typ = hidden_type
+            if r.adaptive_rate and net.Aw.shape[0] == net.W.shape[0]:
+                sl = slice(int(lay.woff[l - 1]), int(lay.woff[l]))
+                rate = np.sqrt((net.Aw[sl].astype(np.float64) + r.epsilon) / (net.Bw[sl].astype(np.float64)
+                                                                               + r.epsilon))
+                mean_rate, rate_rms = float(rate.mean()), float(np.sqrt((rate ** 2).mean()))
+            else:
+                mean_rate = rate_rms = float(r.rate * r.rate_decay ** (l - 1))
+            rows.append({"layer": l + 1, "units": int(lay.units[l]), "type": typ,
+                         "dropout": 0.0 if is_out else 100.0 * (r.hidden_dropout_ratios[l - 1] if r.dropout else 0),
+                         "l1": r.l1, "l2": r.l2, "mean_rate": mean_rate, "rate_rms": rate_rms,
+                         "momentum": r.momentum_start, "mean_weight": float(w.mean()),
+                         "weight_rms": float(np.sqrt((w ** 2).mean())), "mean_bias": float(b.mean()),
+                         "bias_rms": float(np.sqrt((b ** 2).mean()))})
+        return pd.DataFrame(rows)
+
+    def weights(self, matrix_id=0):
+        """Weight matrix ``matrix_id`` (0 = input to first hidden) as a pandas DataFrame
+        (rows = units of the next layer, columns = units of this layer)."""
+        self._require_fit()
+        net: Network = self._fit["net"]
+        L = net.layout.n_layers
+        if not isinstance(matrix_id, (int, np.integer)) or not 0 <= matrix_id < L:
+            raise ValueError(f"matrix_id must be in [0, {L - 1}]; got {matrix_id!r}")
+        w = net.weight(matrix_id + 1)
+        cols = self._fit["schema"].coef_names if matrix_id == 0 else [f"C{i + 1}" for i in range(w.shape[1])]
+        return pd.DataFrame(w.astype(np.float64), columns=cols)
+
+    def biases(self, vector_id=0):
+        self._require_fit()
+        net: Network = self._fit["net"]
+        L = net.layout.n_layers
+        if not isinstance(vector_id, (int, np.integer)) or not 0 <= vector_id < L:
+            raise ValueError(f"vector_id must be in [0, {L - 1}]; got {vector_id!r}")
+        return pd.DataFrame({"C1": net.bias(vector_id + 1).astype(np.float64)})
+
+    def __repr__(self):
+        if self._fit is None:
+            return f"{type(self).__name__}(model_id={self._id!r}, not trained)"
+        r: Resolved = self._fit["resolved"]
+        res = self._fit["result"]
+        schema: FrameSchema = self._fit["schema"]
+        lay = self._fit["layout"]
+        n_params = lay.n_weights + lay.n_biases
+        if r.autoencoder:
+            what = "auto-encoder"
+        elif r.classification:
+            what = f"{r.n_classes}-class classification"
+        else:
+            what = "regression"
+        lines = [f"Model Details", "=============", f"{type(self).__name__} : Deep Learning",
+                 f"Model Key: {self._id}", "",
+                 f"Status of Neuron Layers: predicting {schema.response}, {what}, {r.distribution} distribution, "
+                 f"{r.loss} loss, {n_params:,} weights/biases, {n_params * 4 / 1024:.1f} KB, "
+                 f"{res.samples:,.0f} training samples, mini-batch size {r.mini_batch_size}",
+                 self.summary().to_string(index=False), ""]
+        for title, m in (("ModelMetrics on training data", res.train_metrics),
+                         ("ModelMetrics on validation data", res.valid_metrics)):
+            if m is not None:
+                lines += [repr(m), ""]
+        lines += ["Scoring History:", self.scoring_history().tail(10).to_string(index=False)]
+        vi = self._fit.get("varimp")
+        if vi is not None:
+            lines += ["", "Variable Importances:", vi.head(10).to_string(index=False)]
+        return "\n".join(lines)
+
+    def show(self):
+        print(repr(self))
+
+
+class _AnomalyFn:
+    def __init__(self, per_feature, cols):
+        self.per_feature, self.cols = per_feature, cols
+
+    def __call__(self, pdf, state):
+        schema = state["schema"]
+        idx = pdf.index
+        if len(pdf) == 0:
+            return pd.DataFrame({c: pd.Series([], dtype="float64") for c in self.cols}, index=idx[:0])
+        block = encode_partition(pdf, schema, training=False, standardize_response=False)
+        err = reconstruction_error(state["net"], block, schema, per_feature=self.per_feature)
+        if self.per_feature:
+            return pd.DataFrame(err, index=idx, columns=self.cols)
+        return pd.DataFrame({self.cols[0]: err}, index=idx)
+
+
+class _DeepFeaturesFn:
+    def __init__(self, layer, cols):
+        self.layer, self.cols = layer, cols
+
+    def __call__(self, pdf, state):
+        schema = state["schema"]
+        idx = pdf.index
+        if len(pdf) == 0:
+            return pd.DataFrame({c: pd.Series([], dtype="float64") for c in self.cols}, index=idx[:0])
+        block = encode_partition(pdf, schema, training=False, standardize_response=False)
+        a = forward(state["net"], block.xnum, block.xcat, schema.num_offset,
+                    hidden_dropout=state["hidden_dropout"], upto=self.layer + 1)
+        return pd.DataFrame(a.astype(np.float64), index=idx, columns=self.cols)
+
+
+class _PartialFn:
+    def __init__(self, kind, r: Resolved):
+        self.kind = kind
+        self.kw = {}
+        if kind == "regression":
+            self.kw = dict(distribution=r.distribution, tweedie_power=r.tweedie_power,
+                           quantile_alpha=r.quantile_alpha, huber_alpha=r.huber_alpha)
+        elif kind in ("binomial", "multinomial"):
+            self.kw = dict(n_classes=r.n_classes)
+
+    def __call__(self, pdf, state):
+        schema = state["schema"]
+        block = encode_partition(pdf, schema, training=False, standardize_response=False)
+        if self.kind == "autoencoder":
+            err = reconstruction_error(state["net"], block, schema) if len(pdf) else np.zeros(0)
+            return partial_metrics("autoencoder", None, err, block.w)
+        if len(pdf) == 0:
+            pred = np.zeros((0, self.kw.get("n_classes", 1))) if self.kind != "regression" else np.zeros(0)
+        else:
+            pred = output(state["net"], block, schema, state["hidden_dropout"], state["identity_standardized"])
+        return partial_metrics(self.kind, block.y.astype(np.float64), np.asarray(pred, np.float64), block.w,
+                               **self.kw)
+
+
+def _for_validation(parms: dict) -> dict:
+    """The parameter dict handed to validate(): frames are not parameters to check."""
+    p = {k: v for k, v in parms.items() if k in PARAMETERS}
+    p["training_frame"] = None
+    p["validation_frame"] = None
+    return p
+
+
+def get_model(model_id: str) -> DeepLearningEstimator:
+    """A model trained in this session, by ``model_id``."""
+    try:
+        return _MODELS[model_id]
+    except KeyError:
+        raise KeyError(f"no model with model_id {model_id!r} in this session; known: {sorted(_MODELS)}") from None

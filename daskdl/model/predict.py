@@ -1,0 +1,87 @@
+"""Scoring of encoded blocks: network outputs in the user's units, per-row
+reconstruction errors, and the prediction frame H2O returns."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..frame.encode import Block, encode_dense, encode_partition
+from ..frame.schema import FrameSchema
+from ..kernels.codes import LOG_LINK
+from .network import Network, forward
+
+
+def output(net: Network, block: Block, schema: FrameSchema, hidden_dropout, identity_standardized: bool):
+    """Classification: (n, K) probabilities. Regression: (n,) prediction in response
+    units. Autoencoder: (n, n_in) reconstruction in the normalized input space."""
+    lay = net.layout
+    offset = None
+    if not lay.autoencoder and lay.out_dist != 0 and schema.offset_column is not None:
+        offset = link_offset(block.offset, schema, identity_standardized)
+    out = forward(net, block.xnum, block.xcat, schema.num_offset, hidden_dropout=hidden_dropout,
+                  offset=offset)
+    if lay.autoencoder or lay.out_dist == 0:
+        return out
+    f = out[:, 0].astype(np.float64)
+    if lay.out_dist in LOG_LINK:
+        return np.minimum(np.exp(f), 1e19)
+    if identity_standardized:
+        return f / schema.respmul + schema.respsub
+    return f
+
+
+def link_offset(offset: np.ndarray, schema: FrameSchema, identity_standardized: bool) -> np.ndarray:
+    """Offsets in the network's output space (spec 3.1, added for every value: FIX of Q3)."""
+    if identity_standardized:
+        return ((offset.astype(np.float64) - schema.respsub) * schema.respmul).astype(np.float32)
+    return offset.astype(np.float32)
+
+
+def reconstruction_error(net: Network, block: Block, schema: FrameSchema, per_feature: bool = False):
+    recon = forward(net, block.xnum, block.xcat, schema.num_offset)
+    target = encode_dense(block, schema)
+    se = (recon.astype(np.float64) - target) ** 2
+    return se if per_feature else se.mean(axis=1)
+
+
+def predict_frame(pdf: pd.DataFrame, model_state: dict) -> pd.DataFrame:
+    """H2O's prediction frame for one pandas partition (index preserved)."""
+    schema: FrameSchema = model_state["schema"]
+    net: Network = model_state["net"]
+    block = encode_partition(pdf, schema, training=False, standardize_response=False)
+    cols = model_state["columns"]
+    if len(pdf) == 0:
+        return empty_prediction(model_state, pdf.index)
+    out = output(net, block, schema, model_state["hidden_dropout"], model_state["identity_standardized"])
+    if net.layout.autoencoder:
+        recon = out.astype(np.float64)
+        nn = schema.num_offset
+        if schema.n_num:
+            recon[:, nn:] = recon[:, nn:] / schema.normmul + schema.normsub
+        return pd.DataFrame(recon, index=pdf.index, columns=cols)
+    if out.ndim == 1:
+        return pd.DataFrame({"predict": out}, index=pdf.index)
+    labels = label_from_probs(out, model_state)
+    classes = schema.classes
+    df = pd.DataFrame(out.astype(np.float64), index=pdf.index, columns=cols[1:])
+    df.insert(0, "predict", pd.Categorical.from_codes(labels, categories=classes))
+    return df
+
+
+def label_from_probs(p: np.ndarray, model_state: dict) -> np.ndarray:
+    if p.shape[1] == 2:
+        return (p[:, 1] >= model_state["threshold"]).astype(np.int64)
+    return p.argmax(axis=1).astype(np.int64)
+
+
+def empty_prediction(model_state: dict, index) -> pd.DataFrame:
+    schema: FrameSchema = model_state["schema"]
+    cols = model_state["columns"]
+    if model_state["net"].layout.autoencoder:
+        return pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols}, index=index[:0])
+    if not schema.classification:
+        return pd.DataFrame({"predict": pd.Series([], dtype="float64")}, index=index[:0])
+    d = {"predict": pd.Categorical([], categories=schema.classes)}
+    for c in cols[1:]:
+        d[c] = pd.Series([], dtype="float64")
+    return pd.DataFrame(d, index=index[:0])

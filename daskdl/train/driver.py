@@ -1,0 +1,522 @@
+"""The client-side training loop (spec sections 5 and 6).
+
+Iterations, each a training pass over ~``train_samples_per_iteration`` rows on
+every worker that holds data (HOGWILD! over the worker's threads), models
+averaged across workers, then scoring when due, early stopping, the best-model
+copy and the time limit.  The model stays on the cluster as a future between
+iterations; only (W, B) travel to the client, and only when scoring.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..frame.encode import Block, encode_partition
+from ..frame.schema import FrameSchema
+from ..kernels import codes
+from ..metrics import compute_metrics, metric_value
+from ..model.network import Layout, Network
+from ..model.predict import output, reconstruction_error
+from ..params import Resolved
+from .stopping import resolve_stopping_metric, stop_early
+from .task import KernelConfig, average_models, block_rows, concat_blocks, train_pass
+
+
+class TrainingError(RuntimeError):
+    """Training could not produce a usable model (e.g. the weights diverged)."""
+
+
+# ------------------------------------------------------------------------------------- config
+def metric_kind(res: Resolved) -> str:
+    if res.autoencoder:
+        return "autoencoder"
+    if res.classification:
+        return "binomial" if res.n_classes == 2 else "multinomial"
+    return "regression"
+
+
+def identity_standardized(res: Resolved, schema: FrameSchema) -> bool:
+    """Regression targets with identity link are trained standardized (spec 1.6)."""
+    return (not res.classification and not res.autoencoder and res.standardize
+            and res.distribution in ("gaussian", "laplace", "quantile", "huber"))
+
+
+def make_layout(res: Resolved, schema: FrameSchema) -> Layout:
+    n_out = schema.n_in if res.autoencoder else (res.n_classes if res.classification else 1)
+    units = np.array([schema.n_in, *res.hidden, n_out], dtype=np.int64)
+    dist = codes.SOFTMAX if res.classification else codes.DISTRIBUTIONS[res.distribution]
+    return Layout(units, codes.ACTIVATIONS[res.activation], dist, res.autoencoder)
+
+
+def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelConfig:
+    hp = np.zeros(codes.HP_SIZE, np.float64)
+    hp[codes.HP_RHO] = res.rho
+    hp[codes.HP_EPS] = res.epsilon
+    hp[codes.HP_RATE] = res.rate
+    hp[codes.HP_RATE_ANNEALING] = res.rate_annealing
+    hp[codes.HP_RATE_DECAY] = res.rate_decay
+    hp[codes.HP_MOM_START] = res.momentum_start
+    hp[codes.HP_MOM_RAMP] = res.momentum_ramp
+    hp[codes.HP_MOM_STABLE] = res.momentum_stable
+    hp[codes.HP_L1] = res.l1
+    hp[codes.HP_L2] = res.l2
+    hp[codes.HP_MAX_W2] = min(res.max_w2, 3.4028234e38)
+    hp[codes.HP_INPUT_DROPOUT] = res.input_dropout_ratio
+    hp[codes.HP_QUANTILE_ALPHA] = res.quantile_alpha
+    hp[codes.HP_TWEEDIE_POWER] = res.tweedie_power
+    hp[codes.HP_HUBER_DELTA] = 1.0  # spec Q4: training Huber delta is 1 in standardized units
+    ip = np.zeros(codes.IP_SIZE, np.int64)
+    ip[codes.IP_ACT] = layout.act
+    ip[codes.IP_DIST] = layout.out_dist
+    ip[codes.IP_LOSS] = codes.QUADRATIC if res.loss == "quadratic" and res.classification else codes.CROSS_ENTROPY
+    ip[codes.IP_ADAPTIVE] = int(res.adaptive_rate)
+    ip[codes.IP_NESTEROV] = int(res.nesterov)
+    ip[codes.IP_FAST_MODE] = int(res.fast_mode)
+    ip[codes.IP_DROPOUT] = int(res.dropout)
+    ip[codes.IP_AUTOENCODER] = int(res.autoencoder)
+    ip[codes.IP_NUM_OFFSET] = schema.num_offset
+    momentum = (not res.adaptive_rate) and (res.momentum_start != 0 or res.momentum_stable != 0)
+    ip[codes.IP_MOMENTUM] = int(momentum)
+    ip[codes.IP_HAS_MAXW2] = int(res.max_w2 < 3.4028234e38)
+    hdrop = np.asarray(res.hidden_dropout_ratios if res.dropout else [0.0] * len(res.hidden), np.float32)
+    if len(hdrop) == 0:
+        hdrop = np.zeros(1, np.float32)
+    return KernelConfig(layout=layout, hdrop=hdrop, hp=hp, ip=ip, seed=int(res.seed) & 0x7FFFFFFFFFFFFFFF,
+                        mini_batch_size=int(res.mini_batch_size), reproducible=bool(res.reproducible),
+                        shuffle=bool(res.shuffle_training_data))
+
+
+def has_momentum(cfg: KernelConfig) -> bool:
+    return bool(cfg.ip[codes.IP_MOMENTUM])
+
+
+# ------------------------------------------------------------------------------------- data
+@dataclass
+class LocalData:
+    """Encoded rows held by the client (score samples, in-process training)."""
+
+    block: Block
+
+    @property
+    def n(self) -> int:
+        return block_rows(self.block)
+
+
+def encode_frame(frame, schema: FrameSchema, *, training: bool, standardize_response: bool) -> Block:
+    """Encode a whole (pandas or dask) frame into one block in this process."""
+    import dask
+    import dask.dataframe as dd
+
+    if isinstance(frame, pd.DataFrame):
+        return encode_partition(frame, schema, training=training, standardize_response=standardize_response)
+    parts = frame.to_delayed()
+    enc = [dask.delayed(encode_partition)(p, schema, training=training, standardize_response=standardize_response)
+           for p in parts]
+    blocks = dask.compute(*enc)
+    return concat_blocks(*blocks)
+
+
+def score_sample(frame, schema: FrameSchema, max_rows: int, seed: int, training: bool) -> Block:
+    """Encoded Bernoulli sample of about ``max_rows`` rows of a frame (0 = all rows).
+
+    Sampling happens before encoding, where the data lives, so only the sample
+    reaches this process."""
+    n = max(int(schema.n_rows or 0), 1)
+    if max_rows > 0 and max_rows < n:
+        frame = frame.sample(frac=min(1.0, 1.05 * max_rows / n), random_state=int(seed) & 0x7FFFFFFF)
+    block = encode_frame(frame, schema, training=training, standardize_response=False)
+    return sample_block(block, max_rows, seed)
+
+
+def sample_block(block: Block, max_rows: int, seed: int) -> Block:
+    """Bernoulli sample of about ``max_rows`` rows (0 = all), as H2O's score frames."""
+    n = block_rows(block)
+    if max_rows <= 0 or max_rows >= n:
+        return block
+    rng = np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, 17])
+    keep = np.flatnonzero(rng.random(n) < max_rows / n)
+    if len(keep) == 0:
+        keep = np.array([0])
+    return Block(*(getattr(block, f)[keep] for f in Block._fields))
+
+
+# ------------------------------------------------------------------------------------- scoring
+@dataclass
+class Scored:
+    train: object = None
+    valid: object = None
+    duration: float = 0.0
+
+
+class Scorer:
+    def __init__(self, schema: FrameSchema, res: Resolved, layout: Layout, train_block: Block,
+                 valid_block: Block | None):
+        self.schema, self.res, self.layout = schema, res, layout
+        self.kind = metric_kind(res)
+        self.train_block = train_block
+        self.valid_block = valid_block
+        self.idstd = identity_standardized(res, schema)
+        self.hidden_dropout = res.hidden_dropout_ratios if res.dropout else None
+
+    def metrics_on(self, net: Network, block: Block, description: str):
+        if block is None:
+            return None
+        s, r = self.schema, self.res
+        if self.kind == "autoencoder":
+            err = reconstruction_error(net, block, s)
+            return compute_metrics("autoencoder", None, err, block.w, description=description)
+        pred = output(net, block, s, self.hidden_dropout, self.idstd)
+        if self.kind == "regression":
+            return compute_metrics("regression", block.y.astype(np.float64), pred, block.w,
+                                   distribution=r.distribution, tweedie_power=r.tweedie_power,
+                                   quantile_alpha=r.quantile_alpha, huber_alpha=r.huber_alpha,
+                                   description=description)
+        return compute_metrics(self.kind, block.y.astype(np.float64), pred.astype(np.float64), block.w,
+                               n_classes=r.n_classes, classes=s.classes, description=description)
+
+    def score(self, net: Network) -> Scored:
+        t0 = time.time()
+        n_t = block_rows(self.train_block)
+        tr = self.metrics_on(net, self.train_block,
+                             f"Metrics reported on temporary training frame with {n_t} samples")
+        va = self.metrics_on(net, self.valid_block, "Metrics reported on full validation frame") \
+            if self.valid_block is not None else None
+        return Scored(tr, va, time.time() - t0)
+
+
+# ------------------------------------------------------------------------------------- history
+HISTORY_METRICS = {
+    "regression": [("rmse", "rmse"), ("deviance", "deviance"), ("mae", "mae"), ("r2", "r2")],
+    "binomial": [("rmse", "rmse"), ("logloss", "logloss"), ("r2", "r2"), ("auc", "auc"),
+                 ("pr_auc", "aucpr"), ("lift", "lift_top_group"), ("classification_error", "misclassification")],
+    "multinomial": [("rmse", "rmse"), ("logloss", "logloss"), ("r2", "r2"),
+                    ("classification_error", "misclassification"), ("auc", "auc"), ("pr_auc", "aucpr")],
+    "autoencoder": [("rmse", "rmse"), ("mse", "mse")],
+}
+
+
+def _mval(m, name):
+    if m is None:
+        return float("nan")
+    if name in ("r2",):
+        v = m.r2()
+        return float("nan") if v is None else float(v)
+    if name in ("auc", "aucpr") and m.kind == "multinomial":
+        return float("nan")
+    try:
+        v = metric_value(m, name)
+    except Exception:
+        return float("nan")
+    return float("nan") if v is None else float(v)
+
+
+@dataclass
+class History:
+    kind: str
+    has_valid: bool
+    rows: list = field(default_factory=list)
+
+    def add(self, *, duration, speed, epochs, iterations, samples, scored: Scored | None):
+        row = {"timestamp": pd.Timestamp.now().strftime("%Y-%m-%d %H:%M:%S"),
+               "duration": f"{duration:.3f} sec",
+               "training_speed": "" if speed is None else f"{speed:.0f} obs/sec",
+               "epochs": float(epochs), "iterations": int(iterations), "samples": float(samples)}
+        for prefix, m in (("training_", None if scored is None else scored.train),
+                          ("validation_", None if scored is None else scored.valid)):
+            if prefix == "validation_" and not self.has_valid:
+                continue
+            for col, name in HISTORY_METRICS[self.kind]:
+                row[prefix + col] = _mval(m, name) if scored is not None else float("nan")
+        self.rows.append(row)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+
+# ------------------------------------------------------------------------------------- loop
+@dataclass
+class TrainResult:
+    net: Network
+    layout: Layout
+    history: History
+    train_metrics: object
+    valid_metrics: object
+    epochs: float
+    iterations: int
+    samples: float
+    train_seconds: float
+    n_rows: int
+    stopped_reason: str
+
+
+def rows_per_iteration(res: Resolved, n: int, n_workers: int, row_cost_s: float) -> int:
+    """H2O's train_samples_per_iteration, resolved to a global row count (spec 5.2)."""
+    tspi = res.train_samples_per_iteration
+    total = res.epochs * n
+    if tspi in (0, -1):  # one epoch per iteration (training data is not replicated)
+        return max(1, n)
+    if tspi > 0:
+        return int(min(max(tspi, 1), max(total, 1)))
+    # -2: auto-tune: >= 10 iterations per run, each at most ~10 s of compute, at least one
+    # row; single node keeps communication negligible by construction.
+    t = min(total / 10.0, 10.0 * n * max(1, n_workers))
+    if row_cost_s > 0:
+        t = min(t, 10.0 / row_cost_s)
+    if t > n and (t % n) / n < 0.2:
+        t -= t % n
+    return int(max(1, min(t, 100000 * max(1, n_workers) if n_workers > 1 else t)))
+
+
+class Trainer:
+    """Runs the iterations either on a Dask cluster or in this process."""
+
+    def __init__(self, res: Resolved, schema: FrameSchema, cfg: KernelConfig, client=None):
+        self.res, self.schema, self.cfg, self.client = res, schema, cfg, client
+
+    # -- data placement -------------------------------------------------------------------
+    def place(self, frame):
+        """Encode the training frame where it lives; one joined block per worker."""
+        std = identity_standardized(self.res, self.schema)
+        if self.client is None:
+            self.local = encode_frame(frame, self.schema, training=True, standardize_response=std)
+            self.workers = [None]
+            self.n_rows = block_rows(self.local)
+            return
+        import dask
+        import dask.dataframe as dd
+        from distributed import wait
+
+        client = self.client
+        if isinstance(frame, pd.DataFrame):
+            nparts = max(1, len(client.scheduler_info()["workers"]))
+            frame = dd.from_pandas(frame, npartitions=nparts)
+        parts = frame.to_delayed()
+        enc = [dask.delayed(encode_partition)(p, self.schema, training=True, standardize_response=std)
+               for p in parts]
+        futs = client.compute(enc)
+        wait(futs)
+        for f in futs:
+            if f.status == "error":
+                f.result()
+        who = client.who_has(futs)
+        by_worker: dict = {}
+        for f in futs:
+            ws = who.get(f.key) or []
+            by_worker.setdefault(ws[0] if ws else None, []).append(f)
+        self.data = {}
+        for w, fs in by_worker.items():
+            self.data[w] = client.submit(concat_blocks, *fs, workers=[w] if w else None, pure=False)
+        counts = client.gather([client.submit(block_rows, d, workers=[w] if w else None, pure=False)
+                                for w, d in self.data.items()])
+        self.rows_by_worker = dict(zip(self.data.keys(), counts))
+        self.workers = [w for w, c in self.rows_by_worker.items() if c > 0]
+        self.n_rows = int(sum(counts))
+        del futs
+
+    # -- one iteration ----------------------------------------------------------------------
+    def iterate(self, model, it: int, rows_global: int, samples_before: float, weighted: bool):
+        """Returns (model handle, rows processed, loss sum)."""
+        n = max(self.n_rows, 1)
+        frac = rows_global / n
+        if self.client is None:
+            net, rows, loss = train_pass(model, self.local, self.cfg, it, frac, samples_before, weighted)
+            return (net if net is not None else model), rows, loss
+        client = self.client
+        results = []
+        for i, w in enumerate(self.workers):
+            results.append(client.submit(train_pass, model, self.data[w], self.cfg, it, frac, samples_before,
+                                         weighted, i, workers=[w], pure=False, key=f"do_train-{it}-{i}-{id(self)}"))
+        if len(results) == 1:
+            merged = results[0]
+        else:
+            while len(results) > 1:  # tree reduce, 8 at a time
+                results = [client.submit(average_models, *results[i:i + 8], pure=False)
+                           for i in range(0, len(results), 8)]
+            merged = results[0]
+        rows, loss = client.submit(lambda r: (r[1], r[2]), merged, pure=False).result()
+        if rows == 0:
+            return model, 0, 0.0
+        new_model = client.submit(lambda r: r[0], merged, pure=False)
+        return new_model, rows, loss
+
+    def fetch(self, model) -> Network:
+        if self.client is None or isinstance(model, Network):
+            return model
+        return model.result()
+
+    def upload(self, net: Network):
+        if self.client is None:
+            return net
+        return self.client.scatter(net, broadcast=len(self.workers) > 1, hash=False)
+
+
+def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=None, init_net: Network = None,
+        quiet: bool = True) -> TrainResult:
+    t_start = time.time()
+    layout = make_layout(res, schema)
+    cfg = kernel_config(res, schema, layout)
+    if layout.n_weights + layout.n_biases > 1e8:
+        raise ValueError(f"the network has {layout.n_weights + layout.n_biases} weights and biases, more than "
+                         f"the limit of 1e8; reduce hidden (got {list(res.hidden)}) or the input width "
+                         f"({schema.n_in} after one-hot expansion)")
+    trainer = Trainer(res, schema, cfg, client)
+    trainer.place(train_frame)
+    N = trainer.n_rows
+    if N == 0:
+        raise ValueError("no training rows left: every row has a missing response, a zero weight or (with "
+                         "missing_values_handling='skip') a missing predictor")
+    # score frames, drawn once
+    kind = metric_kind(res)
+    score_train = score_sample(train_frame, schema, res.score_training_samples, res.seed, True)
+    valid_block = None
+    if valid_frame is not None:
+        valid_block = score_sample(valid_frame, schema, res.score_validation_samples, res.seed + 1, False)
+        keep = ~np.isnan(valid_block.y) if kind != "autoencoder" else slice(None)
+        valid_block = Block(*(getattr(valid_block, f)[keep] for f in Block._fields))
+    scorer = Scorer(schema, res, layout, score_train, valid_block)
+
+    if init_net is None:
+        net = Network(layout, momentum=has_momentum(cfg))
+        net.initialize(res.initial_weight_distribution, res.initial_weight_scale, res.seed, res.classification)
+    else:
+        net = init_net
+    weighted = bool(schema.weights_column) and _real_weights(score_train.w)
+    stop_name, higher, lower_bounded = (None, False, True)
+    if res.stopping_rounds > 0:
+        stop_name, higher, lower_bounded = resolve_stopping_metric(res.stopping_metric or "auto", kind)
+    best_name = stop_name or {"binomial": "logloss", "multinomial": "logloss", "regression": "deviance",
+                              "autoencoder": "mse"}[kind]
+    best_higher = stop_name is not None and higher
+
+    history = History(kind, valid_block is not None)
+    if kind != "autoencoder":
+        history.add(duration=0.0, speed=None, epochs=0, iterations=0, samples=0, scored=None)
+    model = trainer.upload(net)
+    samples = 0.0
+    it = 0
+    scoring_time = 0.0
+    last_score_start = time.time()
+    last_score_dur = 0.0
+    best = None  # (loss, Network)
+    last_scored = None
+    stop_values = []
+    setup = time.time() - t_start
+    t_train0 = time.time()
+    stopped = "epochs"
+    if kind == "autoencoder":
+        scored = scorer.score(trainer.fetch(model) if client is None else net)
+        history.add(duration=time.time() - t_start, speed=None, epochs=0, iterations=0, samples=0, scored=scored)
+        stop_values.append(_stop_value(scored, stop_name) if stop_name else float("nan"))
+        last_scored = scored
+    row_cost = 0.0
+    total_target = res.epochs * N
+    while samples < total_target:
+        it += 1
+        rows = rows_per_iteration(res, N, max(1, len(trainer.workers)), row_cost)
+        t_it = time.time()
+        model, done, loss = trainer.iterate(model, it, rows, samples, weighted)
+        dt_it = time.time() - t_it
+        if done == 0:
+            break
+        row_cost = dt_it / done
+        samples += done
+        finishing = samples >= total_target
+        timed_out = res.max_runtime_secs > 0 and (time.time() - t_start) >= res.max_runtime_secs
+        now = time.time()
+        due = (it == 1 or finishing or timed_out or res.score_each_iteration or
+               ((now - last_score_start) > res.score_interval and
+                last_score_dur / max(now - last_score_start, 1e-9) < res.score_duty_cycle))
+        if not due:
+            continue
+        last_score_start = now
+        cur = trainer.fetch(model)
+        if cur.unstable():
+            raise TrainingError(
+                "training diverged: the network's weights became non-finite or exploded at epoch "
+                f"{samples / N:.2f}. Try a smaller learning rate (rate, or adaptive_rate=True with a larger "
+                "rho / smaller epsilon), enable standardize, add l1/l2 or max_w2 regularization, or check the "
+                "response for extreme values")
+        scored = scorer.score(cur)
+        last_score_dur = time.time() - now
+        scoring_time += last_score_dur
+        last_scored = scored
+        elapsed = time.time() - t_train0
+        speed = samples / max(elapsed - scoring_time, 1e-9)
+        history.add(duration=time.time() - t_start, speed=speed, epochs=samples / N, iterations=it,
+                    samples=samples, scored=scored)
+        if not quiet:
+            print(_progress_line(history.rows[-1], kind))
+        # best model
+        loss_val = _stop_value(scored, best_name)
+        if best_higher:
+            loss_val = -loss_val
+        if res.overwrite_with_best_model and not finishing and math.isfinite(loss_val):
+            if best is None or loss_val < best[0]:
+                best = (loss_val, cur.copy())
+        # stopping rules
+        if finishing:
+            break
+        m_tr = scored.train
+        if kind in ("binomial", "multinomial") and res.classification_stop >= 0:
+            err = _mval(m_tr, "misclassification")
+            if err <= res.classification_stop:
+                stopped = "classification_stop"
+                break
+        if kind in ("regression", "autoencoder") and res.regression_stop >= 0:
+            mse = m_tr.mse() if m_tr is not None else float("nan")
+            if mse is not None and mse <= res.regression_stop:
+                stopped = "regression_stop"
+                break
+        if stop_name is not None:
+            stop_values.append(_stop_value(scored, stop_name))
+            hist_vals = ([float("nan")] if kind != "autoencoder" else []) + stop_values
+            if stop_early(hist_vals, res.stopping_rounds, res.stopping_tolerance, higher, lower_bounded):
+                stopped = "early_stopping"
+                break
+        if timed_out:
+            stopped = "max_runtime_secs"
+            break
+    final = trainer.fetch(model)
+    train_seconds = time.time() - t_train0
+    if final.unstable():
+        raise TrainingError("training diverged: the final weights are non-finite or exploded; try a smaller "
+                            "learning rate, standardize=True, or l1/l2/max_w2 regularization")
+    if last_scored is None:
+        last_scored = scorer.score(final)
+    if res.overwrite_with_best_model and best is not None:
+        final_loss = _stop_value(last_scored, best_name)
+        if best_higher:
+            final_loss = -final_loss
+        if best[0] < final_loss:
+            final = best[1]
+            last_scored = scorer.score(final)
+            history.add(duration=time.time() - t_start, speed=samples / max(train_seconds - scoring_time, 1e-9),
+                        epochs=samples / N, iterations=it, samples=samples, scored=last_scored)
+    if client is not None:
+        trainer.data.clear()
+    return TrainResult(net=final, layout=layout, history=history, train_metrics=last_scored.train,
+                       valid_metrics=last_scored.valid, epochs=samples / N, iterations=it, samples=samples,
+                       train_seconds=train_seconds, n_rows=N, stopped_reason=stopped)
+
+
+def _real_weights(w: np.ndarray) -> bool:
+    """Observation weights change sampling only when they are not constant and not {0, 1}."""
+    if w.size == 0:
+        return False
+    u = np.unique(w)
+    return not (len(u) == 1 or set(u.tolist()) <= {0.0, 1.0})
+
+
+def _stop_value(scored: Scored, name: str) -> float:
+    m = scored.valid if scored.valid is not None else scored.train
+    return _mval(m, name)
+
+
+def _progress_line(row: dict, kind: str) -> str:
+    keys = [k for k in row if k.startswith(("training_", "validation_")) and k != "training_speed"]
+    vals = ", ".join(f"{k}={row[k]:.4g}" for k in keys if isinstance(row[k], float))
+    return f"epochs={row['epochs']:.2f} iterations={row['iterations']} {row['training_speed']} {vals}"

@@ -1,0 +1,171 @@
+"""What runs where the data lives: joining a worker's blocks, one training pass
+over a sample of them, and merging models.
+
+Everything here is a plain function of plain objects (numpy arrays, Network,
+KernelConfig), so the same code runs inside a Dask task and in-process.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..frame.encode import Block
+from ..kernels import rowsgd
+from ..kernels.codes import HP_SAMPLES
+from ..model.network import Layout, Network
+
+_numba_lock = threading.Lock()
+
+
+@dataclass
+class KernelConfig:
+    """Everything a training pass needs besides the model and the data."""
+
+    layout: Layout
+    hdrop: np.ndarray  # float32 (H,)
+    hp: np.ndarray  # float64 hyper-parameters (codes.HP_*)
+    ip: np.ndarray  # int64 options (codes.IP_*)
+    seed: int
+    mini_batch_size: int = 1
+    reproducible: bool = False
+    shuffle: bool = False
+    sync_rows: int = 0  # >0: private copies merged every sync_rows rows per thread; 0: shared HOGWILD!
+    n_threads: int = 0  # 0: the worker's threads
+
+
+def concat_blocks(*blocks: Block) -> Block:
+    """Join encoded blocks into one (a worker's local training data)."""
+    blocks = [b for b in blocks if b is not None]
+    if not blocks:
+        raise ValueError("no blocks to join")
+    if len(blocks) == 1:
+        return blocks[0]
+    return Block(*(np.concatenate([getattr(b, f) for b in blocks]) for f in Block._fields))
+
+
+def block_rows(block: Block) -> int:
+    return int(block.y.shape[0])
+
+
+def _n_threads(cfg: KernelConfig) -> int:
+    if cfg.reproducible:
+        return 1
+    if cfg.n_threads > 0:
+        return cfg.n_threads
+    try:
+        from distributed import get_worker
+
+        return max(1, int(get_worker().state.nthreads))
+    except Exception:  # not on a worker: all numba threads
+        import numba
+
+        return max(1, numba.config.NUMBA_NUM_THREADS)
+
+
+def sample_order(n: int, fraction: float, weights: np.ndarray | None, rng: np.random.Generator,
+                 shuffle: bool) -> np.ndarray:
+    """Rows to visit in one pass (H2O spec 5.3): ``fraction`` of the ``n`` rows.
+
+    Fractions above 1 make several passes; a fraction below 1 keeps each row with
+    that probability; real observation weights draw rows with probability
+    proportional to their weight.
+    """
+    if n == 0 or fraction <= 0:
+        return np.empty(0, np.int64)
+    if weights is not None:
+        m = max(1, int(round(fraction * n)))
+        p = weights.astype(np.float64)
+        p /= p.sum()
+        return rng.choice(n, size=m, p=p).astype(np.int64)
+    passes = int(np.ceil(fraction - 1e-9))
+    q = fraction / passes
+    parts = []
+    for _ in range(passes):
+        if q < 0.999 or shuffle:
+            perm = rng.permutation(n)
+            if q < 0.999:
+                perm = perm[rng.random(n) < q]
+            parts.append(perm)
+        else:
+            parts.append(np.arange(n))
+    return np.concatenate(parts).astype(np.int64)
+
+
+def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig, samples_before: float,
+               stream: int, n_threads: int) -> float:
+    """One pass of the training kernel over ``order`` (in place on ``net``)."""
+    hp = cfg.hp.copy()
+    hp[HP_SAMPLES] = samples_before
+    lay = cfg.layout
+    args = (order, block.xnum, block.xcat, block.y, block.offset, lay.units, lay.woff, lay.boff, lay.aoff,
+            cfg.hdrop, *net.arrays(), hp, cfg.ip, cfg.seed, stream)
+    if cfg.mini_batch_size > 1:
+        from ..kernels import minibatch
+
+        return float(minibatch.train_minibatch(*args, cfg.mini_batch_size, n_threads))
+    if n_threads <= 1:
+        return float(rowsgd.train_serial(*args))
+    if cfg.sync_rows > 0:
+        return float(rowsgd.train_copies(*args, n_threads, cfg.sync_rows))
+    return float(rowsgd.train_hogwild(*args, n_threads))
+
+
+def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fraction: float,
+               samples_before: float, weighted: bool, part: int = 0):
+    """Train a copy of ``net`` on ``fraction`` of ``block``'s rows.
+
+    Returns ``(net, rows_processed, loss_sum)``; a worker without rows returns
+    ``(None, 0, 0.0)`` so that it does not take part in averaging.
+    """
+    n = block_rows(block)
+    if n == 0:
+        return None, 0, 0.0
+    rng = np.random.default_rng([cfg.seed & 0xFFFFFFFFFFFFFFFF, iteration, part])
+    order = sample_order(n, fraction, block.w if weighted else None, rng, cfg.shuffle)
+    out = net.copy()
+    if len(order) == 0:
+        return None, 0, 0.0
+    n_threads = _n_threads(cfg)
+    import numba
+
+    with _numba_lock:  # one parallel kernel at a time per process
+        prev = numba.get_num_threads()
+        try:
+            numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+            loss = run_kernel(out, block, order, cfg, samples_before, iteration * 65536 + part,
+                              n_threads)
+        finally:
+            numba.set_num_threads(prev)
+    return out, int(len(order)), loss
+
+
+def average_models(*results):
+    """H2O's reduce: plain average of every state array over the models that trained.
+
+    ``results`` are ``(net, rows, loss)`` triples; returns the same triple for the
+    average (rows and losses summed). Associative up to the final division, which
+    happens once here.
+    """
+    live = [r for r in results if r[0] is not None]
+    rows = sum(r[1] for r in results)
+    loss = sum(r[2] for r in results)
+    if not live:
+        return None, rows, loss
+    if len(live) == 1:
+        return live[0][0], rows, loss
+    out = live[0][0].copy()
+    k = np.float32(len(live))
+    for a in Network.ARRAYS:
+        acc = getattr(out, a)
+        for r in live[1:]:
+            acc += getattr(r[0], a)
+        acc /= k
+    return out, rows, loss
+
+
+def weights_only(result):
+    """The (W, B) arrays of a pass result, for scoring on the client."""
+    net = result[0]
+    return None if net is None else (net.W, net.B)
