@@ -239,6 +239,26 @@ def _h2o_frame(h2o, pdf: pd.DataFrame, factors: list[str], tmpdir: str, name: st
     return h2o.import_file(path, header=1, col_types=types, destination_frame=name, na_strings=[""] * len(types))
 
 
+def _free_port_pair() -> int:
+    """A port p with p and p+1 both free (H2O listens on both), so each run gets its own JVM."""
+    import random
+    import socket
+    rng = random.Random(os.getpid() ^ time.time_ns())
+    for _ in range(200):
+        p = rng.randrange(40000, 60000, 2)
+        ok = True
+        for q in (p, p + 1):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", q))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return p
+    raise RuntimeError("no free port pair found for the H2O server")
+
+
 def run_h2o(case: str) -> dict:
     import h2o
     from h2o.estimators.deeplearning import H2ODeepLearningEstimator
@@ -248,7 +268,9 @@ def run_h2o(case: str) -> dict:
     res = dict(lib="h2o", case=case, params=params, n_train=d["n_train"], n_test=d["n_test"])
     with PeakRSS() as mem:
         t0 = time.perf_counter()
-        h2o.init(nthreads=NTHREADS, max_mem_size=H2O_MAX_MEM, verbose=False)
+        port = _free_port_pair()
+        h2o.init(nthreads=NTHREADS, max_mem_size=H2O_MAX_MEM, port=port, name=f"bench_{os.getpid()}_{port}",
+                 verbose=False)
         h2o.no_progress()
         res["startup_s"] = round(time.perf_counter() - t0, 3)
         res["h2o_version"] = h2o.__version__

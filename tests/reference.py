@@ -209,7 +209,8 @@ def regression_delta(cfg: Config, t: float, f: float) -> float:
 
 
 def regression_deviance(cfg: Config, t: float, f: float) -> float:
-    """A loss whose derivative in f is exactly ``regression_delta`` (deviance up to constants)."""
+    """A loss whose derivative in f is exactly ``regression_delta`` (deviance up to constants;
+    exponentials capped at 1e19 like the kernel, so exact below the cap)."""
     d = cfg.distribution
     r = t - f
     if d == "gaussian":
@@ -223,12 +224,12 @@ def regression_deviance(cfg: Config, t: float, f: float) -> float:
         D = cfg.huber_delta
         return r * r if abs(r) <= D else D * (2.0 * abs(r) - D)
     if d == "poisson":
-        return 2.0 * (math.exp(f) - t * f)
+        return 2.0 * (_E(f) - t * f)
     if d == "gamma":
-        return 2.0 * (t * math.exp(-f) + f)
+        return 2.0 * (t * _E(-f) + f)
     if d == "tweedie":
         p = cfg.tweedie_power
-        return 2.0 * (-t * math.exp(f * (1.0 - p)) / (1.0 - p) + math.exp(f * (2.0 - p)) / (2.0 - p))
+        return 2.0 * (-t * _E(f * (1.0 - p)) / (1.0 - p) + _E(f * (2.0 - p)) / (2.0 - p))
     raise ValueError(f"distribution must be one of {REGRESSION_DISTRIBUTIONS}; got {d!r}")
 
 

@@ -12,7 +12,9 @@ import dask.dataframe as dd
 from daskdl.frame import FrameSchema, asfactor, encode_dense, encode_partition, import_file
 from daskdl.frame.schema import murmur2_slots
 
-DATA = Path("/work/shared/data")
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if not DATA.is_dir():
+    DATA = Path("/work/shared/data")
 FACTORS = ["RACE", "DPROS", "DCAPS", "GLEASON"]
 
 

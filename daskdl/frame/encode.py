@@ -46,6 +46,37 @@ def _cat_level_indices(s: pd.Series, lut: dict) -> np.ndarray:
     return np.where(codes >= 0, u_idx[np.maximum(codes, 0)], -1)
 
 
+def _plain_numeric(dt) -> bool:
+    """A NumPy (not extension) float or integer dtype: converts without a missing-value pass."""
+    return isinstance(dt, np.dtype) and dt.kind in "fiu"
+
+
+def _numeric_block(pdf: pd.DataFrame, schema: FrameSchema, n: int):
+    """Transformed float32 numerics and their missing-value mask.
+
+    Plain float/int columns are read in one vectorised copy; anything else
+    (text, categoricals, datetimes, absent columns) goes through ``numeric_values``."""
+    cols = schema.num_cols
+    p = len(cols)
+    if p == 0:
+        return np.empty((n, 0), np.float32), np.zeros((n, 0), bool)
+    dtypes = dict(zip(pdf.columns, pdf.dtypes))
+    fast = all(c in dtypes and _plain_numeric(dtypes[c]) for c in cols)
+    if fast:
+        X = pdf[cols].to_numpy(dtype=np.float32, copy=True)
+        X = np.ascontiguousarray(X)
+    else:
+        X = np.empty((n, p), dtype=np.float32)
+        for j, c in enumerate(cols):
+            X[:, j] = numeric_values(pdf[c]) if c in pdf.columns else np.nan
+    na = ~np.isfinite(X)
+    X -= schema.normsub.astype(np.float32)
+    X *= schema.normmul.astype(np.float32)
+    if na.any():
+        X[na] = np.broadcast_to(np.asarray(schema.num_impute, np.float32), X.shape)[na]
+    return X, na
+
+
 def encode_partition(pdf: pd.DataFrame, schema: FrameSchema, *, training: bool,
                      standardize_response: bool) -> Block:
     """Encode one pandas partition.
@@ -92,14 +123,7 @@ def encode_partition(pdf: pd.DataFrame, schema: FrameSchema, *, training: bool,
         y = np.full(n, np.nan)
 
     # numerics
-    p = len(schema.num_cols)
-    X = np.empty((n, p), dtype=np.float64)
-    for j, c in enumerate(schema.num_cols):
-        X[:, j] = numeric_values(pdf[c]) if c in pdf.columns else np.nan
-    na_num = np.isnan(X)
-    X = (X - schema.normsub) * schema.normmul
-    if p:
-        X = np.where(na_num, schema.num_impute, X)
+    X, na_num = _numeric_block(pdf, schema, n)
 
     # categoricals
     q = len(schema.cat_cols)

@@ -28,7 +28,9 @@ own contiguous share of the batches on the shared arrays (HOGWILD! at batch
 level) with BLAS limited to one thread per call.
 """
 import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  (the BLAS that compiled np.dot calls; loaded before limiting it)
 from numba import njit, prange
+from threadpoolctl import threadpool_limits
 
 from .codes import (
     TANH, MAXOUT, SOFTMAX, CROSS_ENTROPY, HP_RHO, HP_EPS, HP_RATE, HP_RATE_ANNEALING, HP_RATE_DECAY,
@@ -500,11 +502,12 @@ def train_minibatch(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         raise ValueError(f"train_minibatch: num_offset + numeric columns must equal the input width "
                          f"{int(units[0])}; got {int(ip[IP_NUM_OFFSET])} + {xnum.shape[1]}")
     n_threads = min(n_threads, max(1, (order.shape[0] + batch_size - 1) // batch_size))
-    if n_threads == 1:
-        return float(_train_batches(order, 0, order.shape[0], xnum, xcat, y, offs, units, woff, boff, aoff,
-                                    hdrop, W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size,
-                                    hp[HP_SAMPLES]))
-    from threadpoolctl import threadpool_limits
+    # one BLAS thread per call: the matrices are small, and BLAS worker threads that spin while the
+    # cores are shared (other processes, or the other kernel threads) slow the products down badly
     with threadpool_limits(limits=1, user_api="blas"):
+        if n_threads == 1:
+            return float(_train_batches(order, 0, order.shape[0], xnum, xcat, y, offs, units, woff, boff, aoff,
+                                        hdrop, W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size,
+                                        hp[HP_SAMPLES]))
         return float(_train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                                      W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size, n_threads))

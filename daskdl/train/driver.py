@@ -292,9 +292,13 @@ class Trainer:
 
         client = self.client
         if isinstance(frame, pd.DataFrame):
+            # a local frame is scattered in pieces (not embedded in the task graph)
             nparts = max(1, len(client.scheduler_info()["workers"]))
-            frame = dd.from_pandas(frame, npartitions=nparts)
-        parts = frame.to_delayed()
+            bounds = np.linspace(0, len(frame), nparts + 1).astype(int)
+            pieces = client.scatter([frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+            parts = [dask.delayed(lambda x: x)(f) for f in pieces]
+        else:
+            parts = frame.to_delayed()
         enc = [dask.delayed(encode_partition)(p, self.schema, training=True, standardize_response=std)
                for p in parts]
         futs = client.compute(enc)
