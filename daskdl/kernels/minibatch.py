@@ -39,7 +39,7 @@ from .codes import (
     IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM,
     IP_HAS_MAXW2,
 )
-from .rowsgd import rand01, mix_seed, output_delta, output_loss
+from .rowsgd import mix_seed, output_delta, output_loss
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy",
              fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -55,6 +55,21 @@ DEFAULT_BATCH_SIZE = 32
 @njit(inline="always", **_OPTS)
 def _sign(w):
     return np.float32(w > 0) - np.float32(w < 0)
+
+
+@njit(inline="always", **_OPTS)
+def _fill_u16(buf, n, x):
+    """Fill ``buf[:n]`` (padded by 3) with 16-bit uniforms, three per xorshift64* step of state
+    ``x``; returns the new state.  Dropout keeps an element when its number is >= round(p * 65536)."""
+    for k in range(0, n, 3):
+        x ^= x >> np.uint64(12)
+        x ^= x << np.uint64(25)
+        x ^= x >> np.uint64(27)
+        z = x * np.uint64(2685821657736338717)
+        buf[k] = np.uint16((z >> np.uint64(16)) & np.uint64(0xFFFF))
+        buf[k + 1] = np.uint16((z >> np.uint64(32)) & np.uint64(0xFFFF))
+        buf[k + 2] = np.uint16(z >> np.uint64(48))
+    return x
 
 
 @njit(inline="always", **_OPTS)
@@ -188,6 +203,8 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
     gb = np.zeros(mr, dtype=np.float32)
     touched = np.zeros(mr, dtype=np.uint8)
     clean = np.zeros(m * n_in if ae else 1, dtype=np.float32)
+    rbuf = np.zeros(m * max(mu_, n_num + n_cat) + 3, dtype=np.uint16)
+    thr_in = np.int64(np.floor(np.float64(p_in) * 65536.0 + 0.5))
 
     rng = np.empty(1, dtype=np.uint64)
     rng[0] = mix_seed(seed, stream, lo)
@@ -219,15 +236,21 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                 cl = clean[r * n_in:(r + 1) * n_in]
                 for k in range(n_in):
                     cl[k] = row[k]
-            if p_in > F0:
+        if p_in > F0:
+            nd = n_num + n_cat
+            rng[0] = _fill_u16(rbuf, mb * nd, rng[0])
+            for r in range(mb):
+                i = rows_idx[r]
+                row = A0[r]
+                rb = rbuf[r * nd:(r + 1) * nd]
                 for c in range(n_cat):
                     k = xcat[i, c]
-                    if k >= 0:
-                        if rand01(rng) < p_in:
-                            row[k] = F0
+                    if k >= 0 and np.int64(rb[c]) < thr_in:
+                        row[k] = F0
+                rn = row[numoff:n_in]
+                rbn = rb[n_cat:nd]
                 for k in range(n_num):
-                    u = rand01(rng)
-                    rn[k] = rn[k] if u >= p_in else F0
+                    rn[k] = rn[k] if np.int64(rbn[k]) >= thr_in else F0
 
         # ---- forward ----
         for l in range(1, L + 1):
@@ -270,11 +293,14 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                             z = cr[j] + bl[j]
                             cr[j] = z if z > F0 else F0
             if pdrop > F0:
+                thr = np.int64(np.floor(np.float64(pdrop) * 65536.0 + 0.5))
+                rng[0] = _fill_u16(rbuf, mb * n_l, rng[0])
                 for r in range(mb):
                     cr = cur[r]
                     kr = keep[mb * aoff[l] + r * n_l:mb * aoff[l] + (r + 1) * n_l]
+                    rb = rbuf[r * n_l:(r + 1) * n_l]
                     for j in range(n_l):
-                        kp = rand01(rng) >= pdrop
+                        kp = np.int64(rb[j]) >= thr
                         kr[j] = np.uint8(kp)
                         cr[j] = cr[j] if kp else F0
 

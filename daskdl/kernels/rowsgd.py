@@ -332,6 +332,7 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                 if rand01(rng) < pdrop:
                     cur[j] = F0
                     dropped[aoff[l] + j] = 1
+                    win[aoff[l] + j] = 0
                     continue
                 dropped[aoff[l] + j] = 0
             if maxout:

@@ -23,7 +23,8 @@ from ..model.network import Layout, Network
 from ..model.predict import output, reconstruction_error
 from ..params import Resolved
 from .stopping import resolve_stopping_metric, stop_early
-from .task import KernelConfig, average_models, block_rows, concat_blocks, train_pass
+from .task import (KernelConfig, block_rows, combine_models, concat_blocks, cursor_of, finalize_models,
+                   stream_pass, train_pass)
 
 
 class TrainingError(RuntimeError):
@@ -271,16 +272,38 @@ def rows_per_iteration(res: Resolved, n: int, n_workers: int, row_cost_s: float)
     return int(max(1, min(t, 100000 * max(1, n_workers) if n_workers > 1 else t)))
 
 
+_INFRA_ERRORS = ("KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError", "TimeoutError",
+                 "StreamClosedError", "OSError", "ConnectionError", "BrokenPipeError")
+
+
+def _infrastructure_error(e: BaseException) -> bool:
+    return any(type(x).__name__ in _INFRA_ERRORS for x in (e, e.__cause__, e.__context__) if x is not None) or \
+        "lost dependencies" in str(e)
+
+
 class Trainer:
-    """Runs the iterations either on a Dask cluster or in this process."""
+    """Runs the iterations either on a Dask cluster or in this process.
+
+    On a cluster: the encoded blocks stay on the workers that hold them (one
+    joined block per worker) or, in local-only mode, each worker streams its own
+    partitions; one training task per worker and iteration; models averaged by a
+    tree reduction. The client keeps the last model it received so that an
+    iteration lost with a worker is retried from it (its rows are not counted).
+    """
+
+    max_retries = 5
 
     def __init__(self, res: Resolved, schema: FrameSchema, cfg: KernelConfig, client=None):
         self.res, self.schema, self.cfg, self.client = res, schema, cfg, client
+        self.retries = 0
+        self.last_good = None
+        self.out_of_core = False
 
     # -- data placement -------------------------------------------------------------------
-    def place(self, frame):
+    def place(self, frame, out_of_core=None):
         """Encode the training frame where it lives; one joined block per worker."""
         std = identity_standardized(self.res, self.schema)
+        self.std = std
         if self.client is None:
             self.local = encode_frame(frame, self.schema, training=True, standardize_response=std)
             self.workers = [None]
@@ -288,7 +311,6 @@ class Trainer:
             return
         import dask
         import dask.dataframe as dd
-        from distributed import wait
 
         client = self.client
         if isinstance(frame, pd.DataFrame):
@@ -296,70 +318,154 @@ class Trainer:
             nparts = max(1, len(client.scheduler_info()["workers"]))
             bounds = np.linspace(0, len(frame), nparts + 1).astype(int)
             pieces = client.scatter([frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
-            parts = [dask.delayed(lambda x: x)(f) for f in pieces]
+            parts = [dask.delayed(_identity)(f) for f in pieces]
         else:
             parts = frame.to_delayed()
-        enc = [dask.delayed(encode_partition)(p, self.schema, training=True, standardize_response=std)
+        if out_of_core is None:
+            out_of_core = self._needs_out_of_core()
+        self.out_of_core = bool(out_of_core)
+        if self.out_of_core:
+            self._place_streaming(parts)
+        else:
+            self._place_persisted(parts)
+
+    def _needs_out_of_core(self) -> bool:
+        """Encoded data (held twice while joined) must fit in half the workers' memory limits."""
+        info = self.client.scheduler_info()["workers"]
+        limits = [w.get("memory_limit") or 0 for w in info.values()]
+        if not limits or min(limits) <= 0:
+            return False
+        s = self.schema
+        per_row = 4 * (s.n_num + s.n_cat) + 24
+        need = 2.0 * per_row * max(int(s.n_rows or 0), 1)
+        return need > 0.5 * sum(limits)
+
+    def _place_persisted(self, parts):
+        import dask
+        from distributed import wait
+
+        client = self.client
+        enc = [dask.delayed(encode_partition)(p, self.schema, training=True, standardize_response=self.std)
                for p in parts]
         futs = client.compute(enc)
         wait(futs)
         for f in futs:
             if f.status == "error":
                 f.result()
-        who = client.who_has(futs)
+        self._blocks = futs  # kept: the lineage that recomputes a joined block lost with its worker
+        self._join()
+
+    def _join(self):
+        client = self.client
+        who = client.who_has(self._blocks)
         by_worker: dict = {}
-        for f in futs:
+        for f in self._blocks:
             ws = who.get(f.key) or []
             by_worker.setdefault(ws[0] if ws else None, []).append(f)
         self.data = {}
         for w, fs in by_worker.items():
-            self.data[w] = client.submit(concat_blocks, *fs, workers=[w] if w else None, pure=False)
-        counts = client.gather([client.submit(block_rows, d, workers=[w] if w else None, pure=False)
-                                for w, d in self.data.items()])
+            self.data[w] = client.submit(concat_blocks, *fs, workers=[w] if w else None, allow_other_workers=True,
+                                         pure=False)
+        counts = client.gather([client.submit(block_rows, d, workers=[w] if w else None, allow_other_workers=True,
+                                              pure=False) for w, d in self.data.items()])
         self.rows_by_worker = dict(zip(self.data.keys(), counts))
         self.workers = [w for w, c in self.rows_by_worker.items() if c > 0]
         self.n_rows = int(sum(counts))
-        del futs
+
+    def _place_streaming(self, parts):
+        """Local-only mode: nothing is persisted; partitions are assigned round-robin to workers."""
+        client = self.client
+        workers = sorted(client.scheduler_info()["workers"])
+        self.stream_parts = {w: parts[i::len(workers)] for i, w in enumerate(workers)}
+        self.stream_parts = {w: p for w, p in self.stream_parts.items() if p}
+        self.workers = list(self.stream_parts)
+        self.cursors = {w: 0 for w in self.workers}
+        self.n_rows = int(self.schema.n_rows or 0)
 
     # -- one iteration ----------------------------------------------------------------------
     def iterate(self, model, it: int, rows_global: int, samples_before: float, weighted: bool):
-        """Returns (model handle, rows processed, loss sum)."""
+        """Returns (model handle, rows processed, loss sum); the client keeps a copy of the model."""
         n = max(self.n_rows, 1)
         frac = rows_global / n
         if self.client is None:
             net, rows, loss = train_pass(model, self.local, self.cfg, it, frac, samples_before, weighted)
-            return (net if net is not None else model), rows, loss
+            self.last_good = net if net is not None else model
+            return self.last_good, rows, loss
+        while True:
+            try:
+                return self._iterate_cluster(model, it, rows_global, frac, samples_before, weighted)
+            except Exception as e:  # a worker died: retry this iteration from the last model
+                if not _infrastructure_error(e) or self.retries >= self.max_retries or self.last_good is None:
+                    raise
+                self.retries += 1
+                self._recover()
+                model = self.client.scatter(self.last_good, hash=False)
+
+    def _recover(self):
+        import time as _t
+
+        _t.sleep(0.5)
+        if not self.out_of_core:
+            self._join()
+        else:
+            self._place_streaming([p for ps in self.stream_parts.values() for p in ps])
+
+    def _iterate_cluster(self, model, it, rows_global, frac, samples_before, weighted):
         client = self.client
         results = []
-        for i, w in enumerate(self.workers):
-            results.append(client.submit(train_pass, model, self.data[w], self.cfg, it, frac, samples_before,
-                                         weighted, i, workers=[w], pure=False, key=f"do_train-{it}-{i}-{id(self)}"))
+        tag = f"{id(self)}-{it}-{self.retries}"
+        if self.out_of_core:
+            quota = max(1, int(round(rows_global / max(1, len(self.workers)))))
+            for i, w in enumerate(self.workers):
+                results.append(client.submit(stream_pass, model, self.stream_parts[w], self.schema, self.std,
+                                             self.cfg, it, quota, self.cursors[w], samples_before, weighted, i,
+                                             workers=[w], allow_other_workers=True, pure=False,
+                                             key=f"do_train_stream-{tag}-{i}"))
+            cursors = client.gather([client.submit(cursor_of, r, pure=False) for r in results])
+            self.cursors.update(zip(self.workers, cursors))
+        else:
+            for i, w in enumerate(self.workers):
+                results.append(client.submit(train_pass, model, self.data[w], self.cfg, it, frac, samples_before,
+                                             weighted, i, workers=[w], allow_other_workers=True, pure=False,
+                                             key=f"do_train-{tag}-{i}"))
         if len(results) == 1:
             merged = results[0]
         else:
-            while len(results) > 1:  # tree reduce, 8 at a time
-                results = [client.submit(average_models, *results[i:i + 8], pure=False)
+            while len(results) > 1:  # tree reduce, 8 at a time; divide once at the root
+                results = [client.submit(combine_models, *results[i:i + 8], pure=False)
                            for i in range(0, len(results), 8)]
-            merged = results[0]
-        rows, loss = client.submit(lambda r: (r[1], r[2]), merged, pure=False).result()
-        if rows == 0:
+            merged = client.submit(finalize_models, results[0], pure=False)
+        out = merged.result()
+        net, rows, loss = out[0], out[1], out[2]
+        if net is None or rows == 0:
             return model, 0, 0.0
-        new_model = client.submit(lambda r: r[0], merged, pure=False)
-        return new_model, rows, loss
+        self.last_good = net
+        return merged, rows, loss
 
     def fetch(self, model) -> Network:
         if self.client is None or isinstance(model, Network):
             return model
-        return model.result()
+        return self.last_good
 
     def upload(self, net: Network):
+        self.last_good = net
         if self.client is None:
             return net
         return self.client.scatter(net, broadcast=len(self.workers) > 1, hash=False)
 
+    def release(self):
+        if self.client is not None:
+            for name in ("data", "_blocks", "stream_parts"):
+                if hasattr(self, name):
+                    delattr(self, name)
+
+
+def _identity(x):
+    return x
+
 
 def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=None, init_net: Network = None,
-        quiet: bool = True) -> TrainResult:
+        quiet: bool = True, out_of_core=None) -> TrainResult:
     t_start = time.time()
     layout = make_layout(res, schema)
     cfg = kernel_config(res, schema, layout)
@@ -368,7 +474,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
                          f"the limit of 1e8; reduce hidden (got {list(res.hidden)}) or the input width "
                          f"({schema.n_in} after one-hot expansion)")
     trainer = Trainer(res, schema, cfg, client)
-    trainer.place(train_frame)
+    trainer.place(train_frame, out_of_core)
     N = trainer.n_rows
     if N == 0:
         raise ValueError("no training rows left: every row has a missing response, a zero weight or (with "
@@ -500,8 +606,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
             last_scored = scorer.score(final)
             history.add(duration=time.time() - t_start, speed=samples / max(train_seconds - scoring_time, 1e-9),
                         epochs=samples / N, iterations=it, samples=samples, scored=last_scored)
-    if client is not None:
-        trainer.data.clear()
+    trainer.release()
     return TrainResult(net=final, layout=layout, history=history, train_metrics=last_scored.train,
                        valid_metrics=last_scored.valid, epochs=samples / N, iterations=it, samples=samples,
                        train_seconds=train_seconds, n_rows=N, stopped_reason=stopped)

@@ -119,6 +119,8 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
     Returns ``(net, rows_processed, loss_sum)``; a worker without rows returns
     ``(None, 0, 0.0)`` so that it does not take part in averaging.
     """
+    if isinstance(net, tuple):  # the (net, rows, loss) result of the previous iteration
+        net = net[0]
     n = block_rows(block)
     if n == 0:
         return None, 0, 0.0
@@ -141,31 +143,104 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
     return out, int(len(order)), loss
 
 
-def average_models(*results):
-    """H2O's reduce: plain average of every state array over the models that trained.
+def combine_models(*items):
+    """Associative combine of training results for a tree reduction.
 
-    ``results`` are ``(net, rows, loss)`` triples; returns the same triple for the
-    average (rows and losses summed). Associative up to the final division, which
-    happens once here.
+    Items are ``(net, rows, loss, ...)`` pass results or ``("sum", net_sum, rows, loss,
+    count)`` partial sums. Returns a partial sum: element-wise sums of every state
+    array over the models that trained, their count, and summed rows and losses.
+    The division happens once, in :func:`finalize_models` (H2O's plain average of
+    the nodes that processed rows).
     """
-    live = [r for r in results if r[0] is not None]
-    rows = sum(r[1] for r in results)
-    loss = sum(r[2] for r in results)
-    if not live:
+    acc = None
+    count = 0
+    rows = 0
+    loss = 0.0
+    for it in items:
+        if isinstance(it, tuple) and len(it) == 5 and isinstance(it[0], str) and it[0] == "sum":
+            _, net, r, l, c = it
+        else:
+            net, r, l = it[0], it[1], it[2]
+            c = 0 if net is None else 1
+        rows += r
+        loss += l
+        if net is None or c == 0:
+            continue
+        if acc is None:
+            acc = net.copy()
+        else:
+            for a in Network.ARRAYS:
+                getattr(acc, a)[...] += getattr(net, a)
+        count += c
+    return ("sum", acc, rows, loss, count)
+
+
+def finalize_models(partial):
+    """Divide a combined partial sum by its model count: ``(net, rows, loss)``."""
+    _, net, rows, loss, count = partial
+    if net is None or count == 0:
         return None, rows, loss
-    if len(live) == 1:
-        return live[0][0], rows, loss
-    out = live[0][0].copy()
-    k = np.float32(len(live))
-    for a in Network.ARRAYS:
-        acc = getattr(out, a)
-        for r in live[1:]:
-            acc += getattr(r[0], a)
-        acc /= k
-    return out, rows, loss
+    if count > 1:
+        k = np.float32(count)
+        for a in Network.ARRAYS:
+            getattr(net, a)[...] /= k
+    return net, rows, loss
+
+
+def average_models(*results):
+    """Plain average of pass results: ``(net, rows, loss)``."""
+    return finalize_models(combine_models(*results))
+
+
+def cursor_of(result):
+    return result[3]
 
 
 def weights_only(result):
     """The (W, B) arrays of a pass result, for scoring on the client."""
     net = result[0]
     return None if net is None else (net.W, net.B)
+
+
+def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: KernelConfig, iteration: int,
+                quota: int, cursor: int, samples_before: float, weighted: bool, part: int = 0):
+    """Local-only (out-of-core) training: read this worker's partitions one at a time,
+    starting at ``cursor``, encode each and train on it, passing the model from
+    partition to partition, until ``quota`` rows were processed.
+
+    ``parts`` are Dask delayed partitions; each is computed here with the synchronous
+    scheduler, so at most one raw partition and its encoded block are in memory.
+    Returns ``(net, rows, loss, next_cursor)``.
+    """
+    import dask
+
+    from ..frame.encode import encode_partition
+
+    if isinstance(net, tuple):
+        net = net[0]
+    if not parts:
+        return None, 0, 0.0, cursor
+    cur = net
+    rows = 0
+    loss = 0.0
+    visited = 0
+    k = cursor % len(parts)
+    while rows < quota and visited < len(parts) * 8:
+        pdf = dask.compute(parts[k], scheduler="sync")[0]
+        block = encode_partition(pdf, schema, training=True, standardize_response=standardize_response)
+        del pdf
+        n = block_rows(block)
+        visited += 1
+        if n:
+            frac = min(1.0, (quota - rows) / n)
+            out, done, l = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
+                                      part * 100003 + visited)
+            if out is not None:
+                cur = out
+                rows += done
+                loss += l
+        del block
+        k = (k + 1) % len(parts)
+    if rows == 0:
+        return None, 0, 0.0, k
+    return cur, rows, loss, k
