@@ -123,6 +123,8 @@ def markdown(summary: dict, cases: list[str], libs: list[str]) -> str:
             hv, dv = h.get(key), d.get(key)
             if hv is None and dv is None:
                 continue
+            if key == "metric" and metric_name(case) == "logloss":
+                continue  # the logloss row below already shows it
             lab = f"test {metric_name(case)}" if key == "metric" else label
             if unit:
                 lab += f" [{unit}]"

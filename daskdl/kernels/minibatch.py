@@ -50,6 +50,8 @@ TINY = np.float32(1e-30)
 
 #: batch size used by the higher layers when none is given (see the module docs of the trainer)
 DEFAULT_BATCH_SIZE = 32
+#: float32 elements of one block of gradient rows computed and applied together
+CHUNK_FLOATS = 8192
 
 
 @njit(inline="always", **_OPTS)
@@ -200,6 +202,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
     dbuf = np.zeros(m * mr, dtype=np.float32)
     ebuf = np.zeros(m * mu_, dtype=np.float32)
     gbuf = np.zeros(mw, dtype=np.float32)
+    dtbuf = np.zeros(m * mr, dtype=np.float32)
     gb = np.zeros(mr, dtype=np.float32)
     touched = np.zeros(mr, dtype=np.uint8)
     clean = np.zeros(m * n_in if ae else 1, dtype=np.float32)
@@ -367,10 +370,13 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
             prev = act[mb * aoff[l - 1]:mb * aoff[l - 1] + mb * n_prev].reshape((mb, n_prev))
             D = dbuf[0:mb * nrows].reshape((mb, nrows))
             E = ebuf[0:mb * n_prev].reshape((mb, n_prev))
-            G = gbuf[0:nrows * n_prev].reshape((nrows, n_prev))
             if l > 1:
                 np.dot(D, Wl, E)  # pre-update weights
-            np.dot(D.T, prev, G)
+            DT = dtbuf[0:nrows * mb].reshape((nrows, mb))
+            for r in range(mb):
+                dr = D[r]
+                for j in range(nrows):
+                    DT[j, r] = dr[j]
             # bias gradients and the units to update
             for j in range(nrows):
                 gb[j] = F0
@@ -398,40 +404,51 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                 rate = np.float32(hp[HP_RATE] * hp[HP_RATE_DECAY] ** (l - 1)
                                   / (1.0 + hp[HP_RATE_ANNEALING] * samples) * (1.0 - mu))
             inv_fanin = F1 / np.float32(n_prev)
-            for rj in range(nrows):
-                if touched[rj] == 0:
+            # gradient rows in chunks that stay in cache while they are applied
+            ch = max(1, CHUNK_FLOATS // n_prev)
+            for c0 in range(0, nrows, ch):
+                c1 = min(nrows, c0 + ch)
+                anyt = False
+                for rj in range(c0, c1):
+                    anyt |= touched[rj] != 0
+                if not anyt:
                     continue
-                wrow = Wl[rj]
-                grow = G[rj]
-                if adaptive:
-                    g2sum = _ada_row(wrow, grow, Al[rj], Bl[rj], allw, l1, l2, rho, eps)
-                else:
-                    g2sum = F0
-                    _manual_row(wrow, grow, Vl[rj], allw, l1, l2, rate, mu, momentum, nesterov)
-                if has_maxw2:
-                    _max_w2(wrow, max_w2)
-                b = bl[rj]
-                gbj = gb[rj] + l1 * _sign(b) + l2 * b
-                if adaptive:
-                    gm = g2sum * inv_fanin
-                    bn = rho * bbl[rj] + (F1 - rho) * gm
-                    bn = bn if bn > TINY else F0
-                    eta = np.sqrt((abl[rj] + eps) / (bn + eps))
-                    an = rho * abl[rj] + (F1 - rho) * eta * eta * gm
-                    bbl[rj] = bn
-                    abl[rj] = an if an > TINY else F0
-                    bl[rj] = b - eta * gbj
-                elif momentum:
-                    v = vbl[rj]
-                    if nesterov:
-                        vn = mu * v - gbj
-                        bl[rj] = b + rate * vn
+                G = gbuf[0:(c1 - c0) * n_prev].reshape((c1 - c0, n_prev))
+                np.dot(DT[c0:c1], prev, G)
+                for rj in range(c0, c1):
+                    if touched[rj] == 0:
+                        continue
+                    wrow = Wl[rj]
+                    grow = G[rj - c0]
+                    if adaptive:
+                        g2sum = _ada_row(wrow, grow, Al[rj], Bl[rj], allw, l1, l2, rho, eps)
                     else:
-                        vn = -rate * gbj
-                        bl[rj] = b + vn + mu * v
-                    vbl[rj] = vn
-                else:
-                    bl[rj] = b - rate * gbj
+                        g2sum = F0
+                        _manual_row(wrow, grow, Vl[rj], allw, l1, l2, rate, mu, momentum, nesterov)
+                    if has_maxw2:
+                        _max_w2(wrow, max_w2)
+                    b = bl[rj]
+                    gbj = gb[rj] + l1 * _sign(b) + l2 * b
+                    if adaptive:
+                        gm = g2sum * inv_fanin
+                        bn = rho * bbl[rj] + (F1 - rho) * gm
+                        bn = bn if bn > TINY else F0
+                        eta = np.sqrt((abl[rj] + eps) / (bn + eps))
+                        an = rho * abl[rj] + (F1 - rho) * eta * eta * gm
+                        bbl[rj] = bn
+                        abl[rj] = an if an > TINY else F0
+                        bl[rj] = b - eta * gbj
+                    elif momentum:
+                        v = vbl[rj]
+                        if nesterov:
+                            vn = mu * v - gbj
+                            bl[rj] = b + rate * vn
+                        else:
+                            vn = -rate * gbj
+                            bl[rj] = b + vn + mu * v
+                        vbl[rj] = vn
+                    else:
+                        bl[rj] = b - rate * gbj
             # delta of layer l-1 (rows of its weight matrix)
             if l > 1:
                 lp = l - 1

@@ -125,8 +125,13 @@ class DeepLearningEstimator:
     # ---- training ------------------------------------------------------------------------
     def train(self, x=None, y=None, training_frame=None, validation_frame=None, offset_column=None,
               weights_column=None, fold_column=None, ignored_columns=None, model_id=None, verbose=False,
-              max_runtime_secs=None):
-        """Train on ``training_frame`` (dask or pandas DataFrame); returns ``self``."""
+              max_runtime_secs=None, out_of_core=None):
+        """Train on ``training_frame`` (dask or pandas DataFrame); returns ``self``.
+
+        ``out_of_core`` (daskdl only): ``True`` streams each worker's partitions through the
+        kernels one at a time instead of keeping the encoded data in worker memory
+        (local-only mode); ``None`` decides from the workers' memory limits.
+        """
         from ..train.driver import fit
         from .._client import current_client
 
@@ -195,7 +200,7 @@ class DeepLearningEstimator:
                        y_min=schema.resp_min if not schema.classification else None,
                        has_validation=validation_frame is not None, n_rows=schema.n_rows)
         client = current_client()
-        result = fit(res, schema, training_frame, validation_frame, client=client,
+        result = fit(res, schema, training_frame, validation_frame, client=client, out_of_core=out_of_core,
                      quiet=res.quiet_mode or not verbose)
         self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
                      "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y}

@@ -345,9 +345,17 @@ class Trainer:
         from distributed import wait
 
         client = self.client
-        enc = [dask.delayed(encode_partition)(p, self.schema, training=True, standardize_response=self.std)
-               for p in parts]
-        futs = client.compute(enc)
+        # contiguous runs of partitions per worker, in a fixed order, so that the grouping of rows
+        # (and with reproducible=True the model) does not depend on where tasks happen to run
+        workers = sorted(client.scheduler_info()["workers"])
+        bounds = np.linspace(0, len(parts), len(workers) + 1).astype(int)
+        self.assignment = {w: list(range(a, b)) for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
+        futs = [None] * len(parts)
+        for w, idx in self.assignment.items():
+            for i in idx:
+                futs[i] = client.compute(dask.delayed(encode_partition)(
+                    parts[i], self.schema, training=True, standardize_response=self.std),
+                    workers=[w], allow_other_workers=True)
         wait(futs)
         for f in futs:
             if f.status == "error":
@@ -357,11 +365,7 @@ class Trainer:
 
     def _join(self):
         client = self.client
-        who = client.who_has(self._blocks)
-        by_worker: dict = {}
-        for f in self._blocks:
-            ws = who.get(f.key) or []
-            by_worker.setdefault(ws[0] if ws else None, []).append(f)
+        by_worker = {w: [self._blocks[i] for i in idx] for w, idx in self.assignment.items() if idx}
         self.data = {}
         for w, fs in by_worker.items():
             self.data[w] = client.submit(concat_blocks, *fs, workers=[w] if w else None, allow_other_workers=True,
@@ -376,7 +380,8 @@ class Trainer:
         """Local-only mode: nothing is persisted; partitions are assigned round-robin to workers."""
         client = self.client
         workers = sorted(client.scheduler_info()["workers"])
-        self.stream_parts = {w: parts[i::len(workers)] for i, w in enumerate(workers)}
+        bounds = np.linspace(0, len(parts), len(workers) + 1).astype(int)
+        self.stream_parts = {w: parts[a:b] for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
         self.stream_parts = {w: p for w, p in self.stream_parts.items() if p}
         self.workers = list(self.stream_parts)
         self.cursors = {w: 0 for w in self.workers}
@@ -405,7 +410,12 @@ class Trainer:
         import time as _t
 
         _t.sleep(0.5)
+        live = sorted(self.client.scheduler_info()["workers"])
         if not self.out_of_core:
+            groups = [idx for idx in self.assignment.values() if idx]
+            self.assignment = {}
+            for k, idx in enumerate(groups):  # same row groups, on the workers alive now
+                self.assignment.setdefault(live[k % len(live)], []).extend(idx)
             self._join()
         else:
             self._place_streaming([p for ps in self.stream_parts.values() for p in ps])

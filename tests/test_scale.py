@@ -1,0 +1,116 @@
+"""Training across Dask worker processes: placement, averaging, reproducibility,
+local-only (streaming) mode and surviving a killed worker."""
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import daskdl
+from daskdl import DeepLearningEstimator
+
+from conftest import data_path
+
+
+def _digits():
+    df = pd.read_csv(data_path("sklearn_digits.csv.gz"))
+    df["target"] = df["target"].astype("category")
+    return df
+
+
+def _split(df, frac=0.8, seed=0):
+    rng = np.random.default_rng(seed)
+    m = rng.random(len(df)) < frac
+    return df[m].reset_index(drop=True), df[~m].reset_index(drop=True)
+
+
+def _parquet_frame(df, tmp_path, name, nparts):
+    import dask.dataframe as dd
+
+    path = tmp_path / name
+    dd.from_pandas(df, npartitions=nparts).to_parquet(path)
+    return daskdl.import_file(str(path))
+
+
+def _train_on(client, train, valid, **kw):
+    from distributed import get_task_stream
+
+    params = dict(hidden=[32], epochs=4, seed=1, **kw)
+    m = DeepLearningEstimator(**params)
+    with get_task_stream(client) as ts:
+        m.train(y="target", training_frame=train, validation_frame=valid)
+    workers = {t["worker"] for t in ts.data if str(t["key"]).startswith("do_train")}
+    return m, workers
+
+
+def test_two_workers_train_and_average(client, tmp_path):
+    df = _digits()
+    tr, va = _split(df)
+    train = _parquet_frame(tr, tmp_path, "train", 6)
+    valid = _parquet_frame(va, tmp_path, "valid", 2)
+    m, workers = _train_on(client, train, valid)
+    assert len(workers) == 2, "every worker holding rows must train"
+    err2 = m.model_performance(valid=True).classification_error()
+    # the same data on a single worker (one partition lives on one worker)
+    train1 = _parquet_frame(tr, tmp_path, "train1", 1)
+    m1, workers1 = _train_on(client, train1, valid)
+    assert len(workers1) == 1
+    err1 = m1.model_performance(valid=True).classification_error()
+    assert err2 < 0.12 and err1 < 0.12
+    assert abs(err2 - err1) < 0.06
+
+
+def test_reproducible_across_two_workers(client, tmp_path):
+    df = _digits()
+    train = _parquet_frame(df, tmp_path, "train", 4)
+    kw = dict(hidden=[16], epochs=2, seed=7, reproducible=True, activation="RectifierWithDropout")
+    a = DeepLearningEstimator(**kw).train(y="target", training_frame=train)
+    b = DeepLearningEstimator(**kw).train(y="target", training_frame=train)
+    assert np.array_equal(a._fit["net"].W, b._fit["net"].W)
+    assert np.array_equal(a._fit["net"].B, b._fit["net"].B)
+
+
+def test_local_only_streaming_mode(client, tmp_path):
+    df = _digits()
+    tr, va = _split(df)
+    train = _parquet_frame(tr, tmp_path, "train", 8)
+    m = DeepLearningEstimator(hidden=[32], epochs=4, seed=1)
+    before = len(client.who_has())
+    m.train(y="target", training_frame=train, validation_frame=va, out_of_core=True)
+    assert m._fit["result"].epochs >= 4
+    assert m.model_performance(test_data=va).classification_error() < 0.15
+    # nothing of the training data stays persisted on the workers
+    assert len(client.who_has()) <= before + 2
+
+
+def test_killed_worker_does_not_fail_the_fit(tmp_path):
+    """SIGKILL one of two worker processes while a fit is running: the fit completes."""
+    from distributed import Client, LocalCluster
+
+    df = _digits()
+    big = pd.concat([df] * 6, ignore_index=True)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as c:
+        train = _parquet_frame(big, tmp_path, "train", 6)
+        pids = c.run(os.getpid)
+        victim = sorted(pids)[0]
+        killed = threading.Event()
+
+        def kill_later():
+            time.sleep(2.5)
+            try:
+                os.kill(pids[victim], signal.SIGKILL)
+                killed.set()
+            except ProcessLookupError:
+                pass
+
+        threading.Thread(target=kill_later, daemon=True).start()
+        m = DeepLearningEstimator(hidden=[128, 128], epochs=20, seed=1, train_samples_per_iteration=4000,
+                                  score_interval=0.5, stopping_rounds=0, classification_stop=-1)
+        m.train(y="target", training_frame=train)
+        assert killed.is_set(), "the worker was not killed during the fit; make the fit longer"
+        assert m._fit["result"].epochs >= 20
+        assert m.model_performance(test_data=df).classification_error() < 0.1
