@@ -51,7 +51,7 @@ TINY = np.float32(1e-30)
 #: batch size used by the higher layers when none is given (see the module docs of the trainer)
 DEFAULT_BATCH_SIZE = 32
 #: float32 elements of one block of gradient rows computed and applied together
-CHUNK_FLOATS = 8192
+CHUNK_FLOATS = 2048
 
 
 @njit(inline="always", **_OPTS)

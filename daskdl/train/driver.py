@@ -22,6 +22,7 @@ from ..metrics import compute_metrics, metric_value
 from ..model.network import Layout, Network
 from ..model.predict import output, reconstruction_error
 from ..params import Resolved
+from .progress import Progress
 from .stopping import resolve_stopping_metric, stop_early
 from .task import (KernelConfig, block_rows, combine_models, concat_blocks, cursor_of, finalize_models,
                    stream_pass, train_pass)
@@ -475,7 +476,7 @@ def _identity(x):
 
 
 def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=None, init_net: Network = None,
-        quiet: bool = True, out_of_core=None) -> TrainResult:
+        quiet: bool = True, out_of_core=None, show_progress: bool = True) -> TrainResult:
     t_start = time.time()
     layout = make_layout(res, schema)
     cfg = kernel_config(res, schema, layout)
@@ -524,9 +525,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
     best = None  # (loss, Network)
     last_scored = None
     stop_values = []
-    setup = time.time() - t_start
     t_train0 = time.time()
-    stopped = "epochs"
     if kind == "autoencoder":
         scored = scorer.score(trainer.fetch(model) if client is None else net)
         history.add(duration=time.time() - t_start, speed=None, epochs=0, iterations=0, samples=0, scored=scored)
@@ -534,92 +533,103 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
         last_scored = scored
     row_cost = 0.0
     total_target = res.epochs * N
-    while samples < total_target:
-        it += 1
-        rows = rows_per_iteration(res, N, max(1, len(trainer.workers)), row_cost)
-        t_it = time.time()
-        model, done, loss = trainer.iterate(model, it, rows, samples, weighted)
-        dt_it = time.time() - t_it
-        if done == 0:
-            break
-        row_cost = dt_it / done
-        samples += done
-        finishing = samples >= total_target
-        timed_out = res.max_runtime_secs > 0 and (time.time() - t_start) >= res.max_runtime_secs
-        now = time.time()
-        due = (it == 1 or finishing or timed_out or res.score_each_iteration or
-               ((now - last_score_start) > res.score_interval and
-                last_score_dur / max(now - last_score_start, 1e-9) < res.score_duty_cycle))
-        if not due:
-            continue
-        last_score_start = now
-        cur = trainer.fetch(model)
-        if cur.unstable():
-            raise TrainingError(
-                "training diverged: the network's weights became non-finite or exploded at epoch "
-                f"{samples / N:.2f}. Try a smaller learning rate (rate, or adaptive_rate=True with a larger "
-                "rho / smaller epsilon), enable standardize, add l1/l2 or max_w2 regularization, or check the "
-                "response for extreme values")
-        scored = scorer.score(cur)
-        last_score_dur = time.time() - now
-        scoring_time += last_score_dur
-        last_scored = scored
-        elapsed = time.time() - t_train0
-        speed = samples / max(elapsed - scoring_time, 1e-9)
-        history.add(duration=time.time() - t_start, speed=speed, epochs=samples / N, iterations=it,
-                    samples=samples, scored=scored)
-        if not quiet:
-            print(_progress_line(history.rows[-1], kind))
-        # best model
-        loss_val = _stop_value(scored, best_name)
-        if best_higher:
-            loss_val = -loss_val
-        if res.overwrite_with_best_model and not finishing and math.isfinite(loss_val):
-            if best is None or loss_val < best[0]:
-                best = (loss_val, cur.copy())
-        # stopping rules
-        if finishing:
-            break
-        m_tr = scored.train
-        if kind in ("binomial", "multinomial") and res.classification_stop >= 0:
-            err = _mval(m_tr, "misclassification")
-            if err <= res.classification_stop:
-                stopped = "classification_stop"
+    progress = Progress(res.epochs, enabled=not res.quiet_mode and show_progress)
+    stopped = "epochs"
+    try:
+        while samples < total_target:
+            it += 1
+            rows = rows_per_iteration(res, N, max(1, len(trainer.workers)), row_cost)
+            t_it = time.time()
+            model, done, loss = trainer.iterate(model, it, rows, samples, weighted)
+            dt_it = time.time() - t_it
+            if done == 0:
                 break
-        if kind in ("regression", "autoencoder") and res.regression_stop >= 0:
-            mse = m_tr.mse() if m_tr is not None else float("nan")
-            if mse is not None and mse <= res.regression_stop:
-                stopped = "regression_stop"
+            row_cost = dt_it / done
+            samples += done
+            finishing = samples >= total_target
+            timed_out = res.max_runtime_secs > 0 and (time.time() - t_start) >= res.max_runtime_secs
+            now = time.time()
+            due = (it == 1 or finishing or timed_out or res.score_each_iteration or
+                   ((now - last_score_start) > res.score_interval and
+                    last_score_dur / max(now - last_score_start, 1e-9) < res.score_duty_cycle))
+            if not due:
+                continue
+            last_score_start = now
+            cur = trainer.fetch(model)
+            if cur.unstable():
+                raise TrainingError(
+                    "training diverged: the network's weights became non-finite or exploded at epoch "
+                    f"{samples / N:.2f}. Try a smaller learning rate (rate, or adaptive_rate=True with a larger "
+                    "rho / smaller epsilon), enable standardize, add l1/l2 or max_w2 regularization, or check the "
+                    "response for extreme values")
+            scored = scorer.score(cur)
+            last_score_dur = time.time() - now
+            scoring_time += last_score_dur
+            last_scored = scored
+            elapsed = time.time() - t_train0
+            speed = samples / max(elapsed - scoring_time, 1e-9)
+            history.add(duration=time.time() - t_start, speed=speed, epochs=samples / N, iterations=it,
+                        samples=samples, scored=scored)
+            progress.update(samples / N, speed, _short_metric(scored, best_name))
+            if not quiet:
+                print(_progress_line(history.rows[-1], kind))
+            # best model
+            loss_val = _stop_value(scored, best_name)
+            if best_higher:
+                loss_val = -loss_val
+            if res.overwrite_with_best_model and not finishing and math.isfinite(loss_val):
+                if best is None or loss_val < best[0]:
+                    best = (loss_val, cur.copy())
+            # stopping rules
+            if finishing:
                 break
-        if stop_name is not None:
-            stop_values.append(_stop_value(scored, stop_name))
-            hist_vals = ([float("nan")] if kind != "autoencoder" else []) + stop_values
-            if stop_early(hist_vals, res.stopping_rounds, res.stopping_tolerance, higher, lower_bounded):
-                stopped = "early_stopping"
+            m_tr = scored.train
+            if kind in ("binomial", "multinomial") and res.classification_stop >= 0:
+                err = _mval(m_tr, "misclassification")
+                if err <= res.classification_stop:
+                    stopped = "classification_stop"
+                    break
+            if kind in ("regression", "autoencoder") and res.regression_stop >= 0:
+                mse = m_tr.mse() if m_tr is not None else float("nan")
+                if mse is not None and mse <= res.regression_stop:
+                    stopped = "regression_stop"
+                    break
+            if stop_name is not None:
+                stop_values.append(_stop_value(scored, stop_name))
+                hist_vals = ([float("nan")] if kind != "autoencoder" else []) + stop_values
+                if stop_early(hist_vals, res.stopping_rounds, res.stopping_tolerance, higher, lower_bounded):
+                    stopped = "early_stopping"
+                    break
+            if timed_out:
+                stopped = "max_runtime_secs"
                 break
-        if timed_out:
-            stopped = "max_runtime_secs"
-            break
-    final = trainer.fetch(model)
-    train_seconds = time.time() - t_train0
-    if final.unstable():
-        raise TrainingError("training diverged: the final weights are non-finite or exploded; try a smaller "
-                            "learning rate, standardize=True, or l1/l2/max_w2 regularization")
-    if last_scored is None:
-        last_scored = scorer.score(final)
-    if res.overwrite_with_best_model and best is not None:
-        final_loss = _stop_value(last_scored, best_name)
-        if best_higher:
-            final_loss = -final_loss
-        if best[0] < final_loss:
-            final = best[1]
+        final = trainer.fetch(model)
+        train_seconds = time.time() - t_train0
+        if final.unstable():
+            raise TrainingError("training diverged: the final weights are non-finite or exploded; try a smaller "
+                                "learning rate, standardize=True, or l1/l2/max_w2 regularization")
+        if last_scored is None:
             last_scored = scorer.score(final)
-            history.add(duration=time.time() - t_start, speed=samples / max(train_seconds - scoring_time, 1e-9),
-                        epochs=samples / N, iterations=it, samples=samples, scored=last_scored)
-    trainer.release()
-    return TrainResult(net=final, layout=layout, history=history, train_metrics=last_scored.train,
-                       valid_metrics=last_scored.valid, epochs=samples / N, iterations=it, samples=samples,
-                       train_seconds=train_seconds, n_rows=N, stopped_reason=stopped)
+        if res.overwrite_with_best_model and best is not None:
+            final_loss = _stop_value(last_scored, best_name)
+            if best_higher:
+                final_loss = -final_loss
+            if best[0] < final_loss:
+                final = best[1]
+                last_scored = scorer.score(final)
+                history.add(duration=time.time() - t_start, speed=samples / max(train_seconds - scoring_time, 1e-9),
+                            epochs=samples / N, iterations=it, samples=samples, scored=last_scored)
+        trainer.release()
+        return TrainResult(net=final, layout=layout, history=history, train_metrics=last_scored.train,
+                           valid_metrics=last_scored.valid, epochs=samples / N, iterations=it, samples=samples,
+                           train_seconds=train_seconds, n_rows=N, stopped_reason=stopped)
+    finally:
+        progress.close()
+
+
+def _short_metric(scored: Scored, name: str) -> str:
+    which = "validation" if scored.valid is not None else "training"
+    return f"{which} {name} {_stop_value(scored, name):.4g}"
 
 
 def _real_weights(w: np.ndarray) -> bool:
