@@ -195,12 +195,6 @@ _REJECTED: dict[str, dict[str, str]] = {
 #: Parameters whose non-default values ask for a feature that is not available yet
 #: (``name -> feature``). Remove an entry once the feature exists.
 NOT_YET: dict[str, str] = {
-    "nfolds": "cross-validation",
-    "fold_column": "cross-validation",
-    "fold_assignment": "cross-validation",
-    "keep_cross_validation_models": "cross-validation",
-    "keep_cross_validation_predictions": "cross-validation",
-    "keep_cross_validation_fold_assignment": "cross-validation",
     "checkpoint": "checkpoint restart",
     "pretrained_autoencoder": "initialisation from a pretrained autoencoder",
     "initial_weights": "user-supplied initial weights and biases",
@@ -220,7 +214,6 @@ NOT_YET: dict[str, str] = {
 
 # For NOT_YET enum parameters: values (canonical) that are available now.
 _NOT_YET_OK_VALUES: dict[str, frozenset[str]] = {
-    "fold_assignment": frozenset({"auto"}),
     "auc_type": frozenset({"auto", "none"}),
     "categorical_encoding": frozenset({"auto", "one_hot_internal", "enum", "one_hot_explicit"}),
 }
@@ -582,7 +575,24 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
         pb.error(f"offset_column is only supported for regression, but the response is categorical "
                  f"({nclass} classes)")
     if p["fold_column"] is not None and n["nfolds"]:
-        pb.error("give either nfolds or fold_column, not both")
+        pb.error(f"give either nfolds or fold_column, not both (got nfolds={n['nfolds']!r} and "
+                 f"fold_column={p['fold_column']!r})")
+    if p["fold_column"] is not None and autoencoder:
+        pb.error("fold_column cannot be used with autoencoder=True (cross-validation needs a response)")
+    fa = e.get("fold_assignment")
+    if fa not in (None, "auto"):
+        if p["fold_column"] is not None:
+            pb.error(f"fold_assignment={p['fold_assignment']!r} cannot be combined with fold_column "
+                     f"(the fold column gives the folds); leave fold_assignment='AUTO'")
+        elif not n["nfolds"]:
+            pb.error(f"fold_assignment={p['fold_assignment']!r} is only used with cross-validation; set "
+                     f"nfolds >= 2 or leave fold_assignment='AUTO'")
+        elif fa == "stratified" and response_kind == "numeric":
+            pb.error("fold_assignment='Stratified' needs a categorical response (classification), but the "
+                     "response is numeric; use AUTO, Random or Modulo")
+    if p["fold_column"] is not None and p["fold_column"] in (p["response_column"], p["weights_column"],
+                                                             p["offset_column"]):
+        pb.error(f"fold_column {p['fold_column']!r} must not be the response, weights or offset column")
     if class_sampling_factors is not None and b["balance_classes"] is False:
         pb.error("class_sampling_factors requires balance_classes=True")
     if b["balance_classes"] and response_kind is not None and not classification:

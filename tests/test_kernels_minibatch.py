@@ -9,8 +9,8 @@ from daskdl.kernels import minibatch, rowsgd
 from daskdl.kernels.codes import (
     TANH, RECTIFIER, MAXOUT, SOFTMAX, GAUSSIAN, CROSS_ENTROPY, HP_SIZE, HP_RHO, HP_EPS, HP_RATE,
     HP_RATE_ANNEALING, HP_RATE_DECAY, HP_MOM_START, HP_MOM_RAMP, HP_MOM_STABLE, HP_L1, HP_L2,
-    HP_MAX_W2, HP_INPUT_DROPOUT, HP_HUBER_DELTA, HP_QUANTILE_ALPHA, HP_TWEEDIE_POWER, IP_SIZE,
-    IP_ACT, IP_DIST, IP_LOSS, IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_NUM_OFFSET,
+    HP_MAX_W2, HP_INPUT_DROPOUT, HP_HUBER_DELTA, HP_QUANTILE_ALPHA, HP_TWEEDIE_POWER, HP_SAMPLES, IP_SIZE,
+    IP_ACT, IP_DIST, IP_LOSS, IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_NUM_OFFSET, IP_AUTOENCODER,
     IP_MOMENTUM, IP_HAS_MAXW2,
 )
 from daskdl.model.network import Layout, Network, forward
@@ -232,7 +232,7 @@ def test_learns_digits(act, n_threads):
         order = rng.permutation(np.flatnonzero(tr)).astype(np.int64)
         loss = minibatch.train_minibatch(order, X, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff,
                                          hdrop, *net.arrays(), hp, ip, 3, ep, 8, n_threads)
-        hp[14] += len(order)  # HP_SAMPLES
+        hp[HP_SAMPLES] += len(order)
         losses.append(loss / len(order))
     assert np.isfinite(net.W).all()
     assert losses[-1] < 0.5 * losses[0]
@@ -292,3 +292,23 @@ def test_argument_errors():
     bad[1] = X.astype(np.float64)
     with pytest.raises(TypeError, match="xnum must be a C-contiguous float32"):
         minibatch.train_minibatch(*bad, 4)
+
+
+@pytest.mark.parametrize("act", [TANH, RECTIFIER])
+def test_batch_one_equals_per_row_kernel_autoencoder(act):
+    xnum, xcat, y, offs = _tiny_data(classes=0)
+    lay = Layout(np.asarray([9, 4, 9]), act, GAUSSIAN, True)
+    net = Network(lay)
+    net.initialize("uniform_adaptive", 1.0, 5, False)
+    hp, ip = _params(act, GAUSSIAN, numoff=5)
+    ip[IP_AUTOENCODER] = 1
+    hdrop = np.zeros(1, np.float32)
+    order = np.arange(len(y), dtype=np.int64)
+    a, b = net.copy(), net.copy()
+    common = (order, xnum, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff, hdrop)
+    la = rowsgd.train_serial(*common, *a.arrays(), hp, ip, 5, 0)
+    lb = minibatch.train_minibatch(*common, *b.arrays(), hp, ip, 5, 0, 1)
+    assert lb == pytest.approx(la, rel=1e-4)
+    for name in Network.ARRAYS:
+        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-4, atol=2e-5, err_msg=name)
+    assert np.abs(b.W - net.W).max() > 1e-3

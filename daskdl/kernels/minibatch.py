@@ -22,10 +22,23 @@ H2O's per-row rules (``rowsgd``) generalised to a batch of ``m`` rows:
 With ``batch_size=1`` and no dropout the result equals ``rowsgd.train_serial``
 up to float rounding.
 
-Drivers: ``n_threads=1`` trains the batches in sequence (deterministic for a
-given seed; BLAS may use its own threads); ``n_threads>1`` gives each thread its
-own contiguous share of the batches on the shared arrays (HOGWILD! at batch
-level) with BLAS limited to one thread per call.
+Dropout masks use 16-bit uniforms (three per xorshift64* step): an element is
+dropped with probability ``round(p * 65536) / 65536``.
+
+Drivers: ``n_threads=1`` trains the batches in sequence (bit-reproducible for a
+given seed and stream); ``n_threads>1`` gives each thread its own contiguous
+share of the batches on the shared arrays (HOGWILD! at batch level).  BLAS runs
+single-threaded in both cases: the products are small, and BLAS worker threads
+that spin while the cores are shared cost far more than they gain.  Measured on
+a 2-core machine (MNIST 717-200-200-200-10, RectifierWithDropout, input dropout
+0.2, hidden 0.5, ADADELTA), two HOGWILD threads cost the same CPU time per row as
+one thread (about 45k rows per CPU-second at batch size 16, 58k at 32, 70k at
+64), so ``n_threads=2`` is the setting for two cores.  ``DEFAULT_BATCH_SIZE`` is
+16, the largest of 16/32/64/128 that reaches 3.5 % MNIST test error in 10 epochs
+(32: about 3.6 %, 64: 3.7 %, 128: 4.2 %).
+
+The weight gradient of each layer is computed in blocks of unit rows
+(``CHUNK_FLOATS`` elements) that are applied while they are still in cache.
 """
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  (the BLAS that compiled np.dot calls; loaded before limiting it)
@@ -48,10 +61,10 @@ F0 = np.float32(0.0)
 F1 = np.float32(1.0)
 TINY = np.float32(1e-30)
 
-#: batch size used by the higher layers when none is given (see the module docs of the trainer)
-DEFAULT_BATCH_SIZE = 32
+#: batch size used when none is given (see the module docs)
+DEFAULT_BATCH_SIZE = 16
 #: float32 elements of one block of gradient rows computed and applied together
-CHUNK_FLOATS = 2048
+CHUNK_FLOATS = 8192
 
 
 @njit(inline="always", **_OPTS)

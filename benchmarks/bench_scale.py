@@ -1,0 +1,216 @@
+"""Scale-out benchmarks for daskdl.
+
+    python benchmarks/bench_scale.py workers   [--epochs 2] [--repeats 3]
+    python benchmarks/bench_scale.py flights   [--epochs 1]
+    python benchmarks/bench_scale.py outofcore [--copies 8] [--memory-limit 1GB]
+    python benchmarks/bench_scale.py scaling   [--cores 1,2,4,8,16] [--target 0.04]
+
+workers:   the booklet MNIST net on 1 worker x 1 thread, 1 worker x 2 threads and 2 workers x 1
+           thread: training samples/s and test error after --epochs epochs (medians of --repeats).
+flights:   flights_3m.parquet end to end (predict delay > 15 from distance, origin, destination and
+           date parts): wall time, samples/s, AUC, peak RSS of the workers.
+outofcore: the flights rows replicated --copies times to Parquet (>= 4x the workers' total memory
+           limit), trained in local-only mode on workers with --memory-limit each; worker RSS is
+           sampled over time.
+scaling:   time to --target MNIST test error for each core count (one worker per core).
+Results are printed as JSON lines and markdown tables.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("DASKDL_DATA", HERE.parent.parent / "shared" / "data"))
+
+
+def _rss_sampler(client, stop, out, every=0.25):
+    import psutil
+
+    pids = client.run(os.getpid)
+    procs = [psutil.Process(p) for p in pids.values()]
+    t0 = time.time()
+    while not stop.is_set():
+        try:
+            out.append((time.time() - t0, [p.memory_info().rss for p in procs]))
+        except Exception:
+            pass
+        time.sleep(every)
+
+
+def booklet_model(**kw):
+    import daskdl
+
+    params = dict(distribution="multinomial", activation="RectifierWithDropout", hidden=[200, 200, 200],
+                  input_dropout_ratio=0.2, l1=1e-5, seed=1, quiet_mode=True)
+    params.update(kw)
+    return daskdl.DeepLearningEstimator(**params)
+
+
+def run_workers(a):
+    import daskdl
+    from daskdl.datasets import mnist
+    from distributed import Client, LocalCluster
+
+    x = [f"C{i + 1}" for i in range(784)]
+    rows = []
+    for n_workers, threads in ((1, 1), (1, 2), (2, 1)):
+        for rep in range(a.repeats):
+            with LocalCluster(n_workers=n_workers, threads_per_worker=threads, processes=True,
+                              dashboard_address=":0") as cluster, Client(cluster) as client:
+                train = mnist("train", npartitions=8).persist()
+                test = mnist("test", npartitions=2).persist()
+                m = booklet_model(epochs=a.epochs, score_interval=1e9, stopping_rounds=0)
+                t0 = time.time()
+                m.train(x=x, y="C785", training_frame=train)
+                wall = time.time() - t0
+                hist = m.scoring_history()
+                speed = float(str(hist["training_speed"].iloc[-1]).split()[0])
+                err = m.model_performance(test_data=test).classification_error()
+                row = {"bench": "workers", "workers": n_workers, "threads": threads, "repeat": rep,
+                       "epochs": m._fit["result"].epochs, "train_s": wall, "samples_per_s": speed,
+                       "test_error": err}
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+    print("\n| workers x threads | samples/s (median) | test error after %g epochs | train s |" % a.epochs)
+    print("|---|---|---|---|")
+    for n_workers, threads in ((1, 1), (1, 2), (2, 1)):
+        rs = [r for r in rows if r["workers"] == n_workers and r["threads"] == threads]
+        print(f"| {n_workers} x {threads} | {statistics.median(r['samples_per_s'] for r in rs):,.0f} | "
+              f"{100 * statistics.median(r['test_error'] for r in rs):.2f} % | "
+              f"{statistics.median(r['train_s'] for r in rs):.1f} |")
+
+
+def flights_frame(path):
+    import dask.dataframe as dd
+
+    df = dd.read_parquet(str(path))
+    date = dd.to_datetime(df["date"])
+    df = df.assign(late=(df["delay"] > 15).map({True: "late", False: "on_time"}, meta=("late", "object")),
+                   month=date.dt.month, dayofweek=date.dt.dayofweek, hour=date.dt.hour)
+    df["late"] = df["late"].astype("category")
+    return df[["distance", "origin", "destination", "month", "dayofweek", "hour", "late"]]
+
+
+def run_flights(a):
+    import daskdl
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        frame = flights_frame(DATA / "flights_3m.parquet").repartition(npartitions=24)
+        train, test = daskdl.split_frame(frame, [0.9], seed=1)
+        stop, rss = threading.Event(), []
+        th = threading.Thread(target=_rss_sampler, args=(client, stop, rss), daemon=True)
+        th.start()
+        m = daskdl.DeepLearningEstimator(hidden=[64, 64], epochs=a.epochs, seed=1, quiet_mode=True,
+                                         mini_batch_size=a.mini_batch_size)
+        t0 = time.time()
+        m.train(y="late", training_frame=train)
+        wall = time.time() - t0
+        t1 = time.time()
+        auc = m.model_performance(test_data=test).auc()
+        t_score = time.time() - t1
+        stop.set()
+        th.join()
+        res = m._fit["result"]
+        row = {"bench": "flights", "rows": res.n_rows, "epochs": res.epochs, "train_wall_s": wall,
+               "samples_per_s_end_to_end": res.samples / wall, "test_auc": auc, "score_test_s": t_score,
+               "peak_worker_rss_mb": max(sum(r) for _, r in rss) / 2 ** 20 if rss else None}
+        print(json.dumps(row), flush=True)
+
+
+def run_outofcore(a):
+    import dask
+    import dask.dataframe as dd
+    import daskdl
+    from distributed import Client, LocalCluster
+
+    from dask.utils import parse_bytes
+
+    limit = parse_bytes(a.memory_limit)
+    tmp = Path(tempfile.mkdtemp(prefix="daskdl-ooc-"))
+    src = flights_frame(DATA / "flights_3m.parquet")
+    parts = [src.assign(copy=np.float32(k)) for k in range(a.copies)]
+    big = dd.concat(parts).repartition(npartitions=12 * a.copies)
+    with dask.config.set(scheduler="threads"):
+        big.to_parquet(tmp / "big.parquet")
+    size = sum(f.stat().st_size for f in (tmp / "big.parquet").rglob("*.parquet"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=limit,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        frame = daskdl.import_file(str(tmp / "big.parquet"))
+        frame["late"] = frame["late"].astype("category")
+        n_rows = int(frame.shape[0].compute())
+        in_memory = n_rows * (4 * 8 + 8) * 2  # float64 in pandas, ~8 columns, plus the encoded copy
+        stop, rss = threading.Event(), []
+        th = threading.Thread(target=_rss_sampler, args=(client, stop, rss), daemon=True)
+        th.start()
+        m = daskdl.DeepLearningEstimator(hidden=[32], epochs=a.epochs, seed=1, quiet_mode=True,
+                                         score_training_samples=5000, mini_batch_size=a.mini_batch_size)
+        t0 = time.time()
+        m.train(y="late", training_frame=frame, out_of_core=True)
+        wall = time.time() - t0
+        stop.set()
+        th.join()
+        peak = max(max(r) for _, r in rss) if rss else 0
+        row = {"bench": "outofcore", "rows": n_rows, "parquet_bytes": size,
+               "pandas_bytes_estimate": in_memory, "workers": 2, "memory_limit_per_worker": limit,
+               "data_over_total_limit": in_memory / (2 * limit), "epochs": m._fit["result"].epochs,
+               "train_wall_s": wall, "peak_worker_rss_mb": peak / 2 ** 20,
+               "peak_rss_over_limit": peak / limit, "train_auc": m.auc(),
+               "rss_timeline_mb": [(round(t, 1), [round(x / 2 ** 20) for x in r]) for t, r in rss[::8]]}
+        print(json.dumps(row), flush=True)
+
+
+def run_scaling(a):
+    from daskdl.datasets import mnist
+    from distributed import Client, LocalCluster
+
+    x = [f"C{i + 1}" for i in range(784)]
+    print("| cores (workers x 1 thread) | time to %.1f %% test error (s) | epochs | samples/s |" % (100 * a.target))
+    print("|---|---|---|---|")
+    for cores in [int(c) for c in a.cores.split(",")]:
+        if cores > (os.cpu_count() or 1):
+            print(f"| {cores} | skipped: this machine has {os.cpu_count()} cores | | |")
+            continue
+        with LocalCluster(n_workers=cores, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
+                Client(cl):
+            train = mnist("train", npartitions=max(8, cores)).persist()
+            test = mnist("test", npartitions=2).persist()
+            m = booklet_model(epochs=a.max_epochs, score_each_iteration=True, stopping_rounds=0,
+                              classification_stop=a.target, train_samples_per_iteration=60000)
+            t0 = time.time()
+            m.train(x=x, y="C785", training_frame=train, validation_frame=test)
+            hist = m.scoring_history()
+            ok = hist[hist["validation_classification_error"] <= a.target]
+            t = (float(str(ok["duration"].iloc[0]).split()[0]) if len(ok) else float("nan"))
+            print(f"| {cores} | {t:.1f} | {float(ok['epochs'].iloc[0]) if len(ok) else float('nan'):.1f} | "
+                  f"{hist['training_speed'].iloc[-1]} |", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=["workers", "flights", "outofcore", "scaling"])
+    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--copies", type=int, default=8)
+    ap.add_argument("--memory-limit", default="1GB")
+    ap.add_argument("--mini-batch-size", type=int, default=1)
+    ap.add_argument("--cores", default="1,2,4,8,16")
+    ap.add_argument("--target", type=float, default=0.04)
+    ap.add_argument("--max-epochs", type=float, default=20.0)
+    a = ap.parse_args()
+    {"workers": run_workers, "flights": run_flights, "outofcore": run_outofcore, "scaling": run_scaling}[a.what](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,432 @@
+"""Saving and loading trained models as one versioned Zarr group (no pickle).
+
+Layout of a saved model directory ``<path>/<model_id>`` (a Zarr v3 group):
+
+* arrays ``net/W``, ``net/B`` (weights and biases), ``net/Aw``, ``net/Bw``, ``net/Ab``, ``net/Bb``
+  (ADADELTA state) and ``net/Vw``, ``net/Vb`` (momentum), all float32, needed to restart from a
+  checkpoint;
+* arrays ``schema/cat_offsets`` (int32), ``schema/normmul``, ``schema/normsub``, ``schema/num_means``,
+  ``schema/num_impute`` (float64);
+* JSON attributes of the root group: ``format`` (``"daskdl-model"``), ``format_version`` (1),
+  ``daskdl_version``, ``model_id``, ``params`` (the user's parameters, frames left out), ``resolved``
+  (effective parameters), ``schema`` (the rest of the frame schema), ``layout``, ``history`` (scoring
+  history rows), ``train_metrics`` / ``valid_metrics``, ``varimp`` (records), ``x``, ``y``, ``result``
+  (epochs, iterations, samples, training time, rows, stop reason) and ``checksums`` (SHA-256 of every
+  array's bytes). Non-finite floats in attributes are written as ``{"__float__": "nan" | "inf" | "-inf"}``.
+
+Loading only reads JSON and numeric arrays; nothing in the directory is executed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "daskdl-model"
+FORMAT_VERSION = 1
+
+_NET_ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb")
+_SCHEMA_ARRAYS = {"cat_offsets": np.int32, "normmul": np.float64, "normsub": np.float64,
+                  "num_means": np.float64, "num_impute": np.float64}
+_TUPLE_FIELDS = ("hidden", "hidden_dropout_ratios", "ignored_columns")
+_REQUIRED_ATTRS = {"format": str, "format_version": int, "model_id": str, "params": dict, "resolved": dict,
+                   "schema": dict, "layout": dict, "history": dict, "result": dict, "x": list,
+                   "checksums": dict}
+
+__all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
+
+
+# --------------------------------------------------------------------------------------------- #
+# JSON helpers
+# --------------------------------------------------------------------------------------------- #
+class _Skip:
+    pass
+
+
+_SKIP = _Skip()
+
+
+def _to_json(v):
+    """JSON-safe copy: numpy scalars/arrays to Python, tuples to lists, non-finite floats tagged;
+    values that are not plain data (frames, functions, ...) become ``_SKIP``."""
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isfinite(f):
+            return f
+        return {"__float__": "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")}
+    if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":
+        return [_to_json(x) for x in v.tolist()]
+    if isinstance(v, (list, tuple)):
+        out = [_to_json(x) for x in v]
+        return _SKIP if any(x is _SKIP for x in out) else out
+    if isinstance(v, dict):
+        out = {}
+        for k, x in v.items():
+            jx = _to_json(x)
+            if jx is _SKIP:
+                return _SKIP
+            out[str(k)] = jx
+        return out
+    return _SKIP
+
+
+def _from_json(v):
+    if isinstance(v, dict):
+        if set(v) == {"__float__"} and v["__float__"] in ("nan", "inf", "-inf"):
+            return float(v["__float__"])
+        return {k: _from_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_from_json(x) for x in v]
+    return v
+
+
+def _sha256(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------- #
+# save
+# --------------------------------------------------------------------------------------------- #
+def _user_params(model) -> dict:
+    from ..params import PARAMETERS
+
+    out = {}
+    for k, v in model._parms.items():
+        if k in ("training_frame", "validation_frame") or k not in PARAMETERS:
+            continue
+        jv = _to_json(v)
+        if jv is not _SKIP:
+            out[k] = jv
+    return out
+
+
+def _attributes(model) -> dict:
+    import daskdl
+
+    fit = model._fit
+    res = fit["result"]
+    schema = fit["schema"]
+    sd = schema.to_dict()
+    for f in _SCHEMA_ARRAYS:
+        sd.pop(f, None)
+    vi = fit.get("varimp")
+    attrs = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "daskdl_version": daskdl.__version__,
+        "model_id": model._id, "estimator": type(model).__name__,
+        "params": _user_params(model),
+        "resolved": _to_json(dataclasses.asdict(fit["resolved"])),
+        "schema": _to_json(sd),
+        "layout": _to_json(fit["layout"].to_dict()),
+        "history": {"kind": res.history.kind, "has_valid": bool(res.history.has_valid),
+                    "rows": _to_json(res.history.rows)},
+        "train_metrics": None if res.train_metrics is None else _to_json(res.train_metrics.to_dict()),
+        "valid_metrics": None if res.valid_metrics is None else _to_json(res.valid_metrics.to_dict()),
+        "varimp": None if vi is None else _to_json(vi.to_dict(orient="records")),
+        "x": list(fit["x"]), "y": fit["y"],
+        "result": _to_json({"epochs": res.epochs, "iterations": res.iterations, "samples": res.samples,
+                            "train_seconds": res.train_seconds, "n_rows": res.n_rows,
+                            "stopped_reason": res.stopped_reason}),
+    }
+    for k, v in attrs.items():
+        if v is _SKIP:
+            raise ValueError(f"cannot save model {model._id}: its {k!r} holds values that are not plain data")
+    return attrs
+
+
+def _write_array(group, name: str, data: np.ndarray):
+    data = np.ascontiguousarray(data)
+    chunks = (max(1, data.shape[0]),)
+    arr = group.create_array(name, shape=data.shape, dtype=data.dtype, chunks=chunks, fill_value=0)
+    if data.size:
+        arr[...] = data
+
+
+def save_model(model, path=None, force: bool = False, filename: str | None = None) -> str:
+    """Save a trained model as ``<path or cwd>/<filename or model_id>`` (a Zarr group); returns the path.
+
+    The group is written to a temporary sibling directory and renamed into place, so a reader never
+    sees a half-written model. An existing target raises FileExistsError unless ``force=True``, in which
+    case the old directory is replaced only once the new one is complete.
+    """
+    import zarr
+
+    fit = getattr(model, "_fit", None)
+    if fit is None:
+        raise ValueError(f"model {getattr(model, '_id', model)!r} is not trained yet; call train() before "
+                         f"save_model")
+    base = Path(os.getcwd() if path in (None, "") else os.fspath(path))
+    name = filename or model._id
+    if not name or os.sep in name or name in (".", ".."):
+        raise ValueError(f"filename must be a plain directory name; got {name!r}")
+    target = base / name
+    if target.exists() and not force:
+        raise FileExistsError(f"{target} already exists; pass force=True to overwrite it")
+    attrs = _attributes(model)
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = base / f".{name}.tmp-{uuid.uuid4().hex}"
+    try:
+        root = zarr.open_group(str(tmp), mode="w-", zarr_format=3)
+        checksums = {}
+        net = fit["net"]
+        gnet = root.create_group("net")
+        for a in _NET_ARRAYS:
+            data = np.ascontiguousarray(getattr(net, a), dtype=np.float32)
+            _write_array(gnet, a, data)
+            checksums[f"net/{a}"] = _sha256(data)
+        gs = root.create_group("schema")
+        schema = fit["schema"]
+        for f, dt in _SCHEMA_ARRAYS.items():
+            data = np.ascontiguousarray(getattr(schema, f), dtype=dt)
+            _write_array(gs, f, data)
+            checksums[f"schema/{f}"] = _sha256(data)
+        attrs["checksums"] = checksums
+        root.attrs.update(attrs)
+        if target.exists():
+            if not force:
+                raise FileExistsError(f"{target} already exists; pass force=True to overwrite it")
+            old = base / f".{name}.old-{uuid.uuid4().hex}"
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(target)
+
+
+# --------------------------------------------------------------------------------------------- #
+# load
+# --------------------------------------------------------------------------------------------- #
+class _Invalid(ValueError):
+    pass
+
+
+def load_model(path):
+    """Load a model written by :func:`save_model`; returns a trained ``DeepLearningEstimator``.
+
+    Raises FileNotFoundError for a missing path and ``ValueError("<path> is not a valid daskdl model:
+    <reason>")`` for anything else that is wrong (unknown or newer format version, missing or tampered
+    arrays or attributes, shapes that do not match the layout, non-finite weights, wrong types).
+    """
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise FileNotFoundError(f"no saved model at {p}")
+    try:
+        return _load(p)
+    except _Invalid as e:
+        raise ValueError(f"{p} is not a valid daskdl model: {e}") from None
+
+
+def _need(cond, msg):
+    if not cond:
+        raise _Invalid(msg)
+
+
+def _open(p: Path):
+    import zarr
+
+    _need(p.is_dir() and (p / "zarr.json").is_file(), "it is not a Zarr v3 group directory (no zarr.json)")
+    try:
+        root = zarr.open_group(str(p), mode="r", zarr_format=3)
+        attrs = dict(root.attrs)
+    except Exception as e:  # unreadable or malformed metadata
+        raise _Invalid(f"cannot read the Zarr group metadata ({type(e).__name__}: {e})") from None
+    return root, attrs
+
+
+def _read_array(root, key: str, dtype, checksums: dict) -> np.ndarray:
+    try:
+        arr = root[key]
+    except Exception:
+        raise _Invalid(f"array {key!r} is missing") from None
+    _need(hasattr(arr, "shape") and hasattr(arr, "dtype"), f"{key!r} is not an array")
+    _need(np.dtype(arr.dtype) == np.dtype(dtype), f"array {key!r} has dtype {arr.dtype}, expected "
+                                                  f"{np.dtype(dtype)}")
+    _need(len(arr.shape) == 1, f"array {key!r} has shape {arr.shape}, expected 1-D")
+    try:
+        data = np.ascontiguousarray(arr[...], dtype=dtype)
+    except Exception as e:
+        raise _Invalid(f"array {key!r} cannot be read ({type(e).__name__}: {e})") from None
+    want = checksums.get(key)
+    _need(isinstance(want, str), f"no checksum recorded for array {key!r}")
+    _need(_sha256(data) == want, f"array {key!r} does not match its recorded SHA-256 checksum (corrupt or "
+                                 f"modified)")
+    return data
+
+
+def _load(p: Path):
+    from ..frame.schema import FrameSchema, _FIELDS
+    from ..metrics.model_metrics import ModelMetrics
+    from ..model.estimator import DeepLearningEstimator, _MODELS
+    from ..model.network import Layout, Network
+    from ..params import PARAMETERS, Resolved
+    from ..train.driver import History, TrainResult
+
+    root, raw = _open(p)
+    fmt = raw.get("format")
+    _need(fmt == FORMAT, f"attribute 'format' is {fmt!r}, expected {FORMAT!r}")
+    ver = raw.get("format_version")
+    _need(isinstance(ver, int) and not isinstance(ver, bool), f"attribute 'format_version' must be an integer; "
+                                                                f"got {ver!r}")
+    _need(ver <= FORMAT_VERSION, f"format_version {ver} is newer than this daskdl supports "
+                                 f"(up to {FORMAT_VERSION}); upgrade daskdl to load it")
+    _need(ver >= 1, f"format_version {ver} is unknown (supported: 1..{FORMAT_VERSION})")
+    for k, t in _REQUIRED_ATTRS.items():
+        _need(k in raw, f"attribute {k!r} is missing")
+        _need(isinstance(raw[k], t), f"attribute {k!r} must be a {t.__name__}; got {type(raw[k]).__name__}")
+    a = _from_json(raw)
+    model_id = a["model_id"]
+
+    # parameters
+    unknown = sorted(set(a["params"]) - set(PARAMETERS))
+    _need(not unknown, f"attribute 'params' has unknown parameter names {unknown}")
+    rfields = {f.name for f in dataclasses.fields(Resolved)}
+    rd = dict(a["resolved"])
+    _need(set(rd) == rfields, f"attribute 'resolved' has missing keys {sorted(rfields - set(rd))} / unknown "
+                              f"keys {sorted(set(rd) - rfields)}")
+    for f in _TUPLE_FIELDS:
+        if rd[f] is not None:
+            _need(isinstance(rd[f], list), f"resolved.{f} must be a list; got {type(rd[f]).__name__}")
+            rd[f] = tuple(rd[f])
+    _need(all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in rd["hidden"]),
+          f"resolved.hidden must be positive integers; got {rd['hidden']!r}")
+    for f in ("classification", "autoencoder", "dropout"):
+        _need(isinstance(rd[f], bool), f"resolved.{f} must be a bool; got {rd[f]!r}")
+    resolved = Resolved(**rd)
+
+    # layout and network
+    ld = a["layout"]
+    _need(set(ld) == {"units", "act", "out_dist", "autoencoder"}, f"attribute 'layout' has keys "
+                                                                    f"{sorted(ld)}")
+    _need(isinstance(ld["units"], list) and len(ld["units"]) >= 2
+          and all(isinstance(u, int) and not isinstance(u, bool) and u > 0 for u in ld["units"]),
+          f"layout.units must be a list of at least 2 positive integers; got {ld['units']!r}")
+    _need(isinstance(ld["act"], int) and ld["act"] in (0, 1, 2), f"layout.act must be 0, 1 or 2; got "
+                                                                  f"{ld['act']!r}")
+    _need(isinstance(ld["out_dist"], int) and 0 <= ld["out_dist"] <= 7,
+          f"layout.out_dist must be an integer in 0..7; got {ld['out_dist']!r}")
+    layout = Layout.from_dict(ld)
+    _need(list(layout.units[1:-1]) == list(resolved.hidden), f"layout.units {list(layout.units)} do not match "
+                                                               f"resolved.hidden {list(resolved.hidden)}")
+    checksums = a["checksums"]
+    net = Network.__new__(Network)
+    net.layout = layout
+    nw, nb = layout.n_weights, layout.n_biases
+    sizes = {"W": (nw,), "B": (nb,), "Aw": (nw,), "Bw": (nw,), "Ab": (nb,), "Bb": (nb,), "Vw": (nw, 1),
+             "Vb": (nb, 1)}
+    for name in _NET_ARRAYS:
+        data = _read_array(root, f"net/{name}", np.float32, checksums)
+        _need(data.shape[0] in sizes[name], f"array 'net/{name}' has {data.shape[0]} values; the layout "
+                                            f"{list(layout.units)} needs {sizes[name][0]}")
+        _need(bool(np.isfinite(data).all()), f"array 'net/{name}' holds non-finite values")
+        setattr(net, name, data)
+
+    # schema
+    sd = dict(a["schema"])
+    for f, dt in _SCHEMA_ARRAYS.items():
+        sd[f] = _read_array(root, f"schema/{f}", dt, checksums)
+    missing = sorted(set(_FIELDS) - set(sd))
+    extra = sorted(set(sd) - set(_FIELDS))
+    _need(not missing and not extra, f"attribute 'schema' has missing fields {missing} / unknown fields {extra}")
+    for f in ("cat_cols", "num_cols", "coef_names", "cat_levels", "cat_na_seen", "columns"):
+        _need(isinstance(sd[f], list), f"schema.{f} must be a list; got {type(sd[f]).__name__}")
+    _need(all(isinstance(c, str) for c in sd["cat_cols"] + sd["num_cols"] + sd["coef_names"]),
+          "schema column and coefficient names must be strings")
+    _need(all(isinstance(lv, list) and all(isinstance(x, str) for x in lv) for lv in sd["cat_levels"]),
+          "schema.cat_levels must be lists of strings")
+    schema = FrameSchema.from_dict(sd)
+    nc, nn = len(schema.cat_cols), len(schema.num_cols)
+    _need(len(schema.cat_levels) == nc and len(schema.cat_offsets) == nc + 1,
+          f"schema has {nc} categorical columns but {len(schema.cat_levels)} level lists and "
+          f"{len(schema.cat_offsets)} offsets")
+    for f in ("normmul", "normsub", "num_means", "num_impute"):
+        _need(len(getattr(schema, f)) == nn, f"schema/{f} has {len(getattr(schema, f))} values for {nn} numeric "
+                                             f"columns")
+    _need(isinstance(schema.num_offset, int) and isinstance(schema.n_in, int)
+          and schema.n_in == schema.num_offset + nn and len(schema.coef_names) == schema.n_in,
+          f"schema input width n_in={schema.n_in!r} is inconsistent (num_offset={schema.num_offset!r}, "
+          f"{nn} numerics, {len(schema.coef_names)} coefficient names)")
+    _need(int(layout.units[0]) == schema.n_in, f"layout input width {int(layout.units[0])} != schema n_in "
+                                               f"{schema.n_in}")
+    if resolved.autoencoder:
+        n_out = schema.n_in
+    elif resolved.classification:
+        _need(isinstance(schema.classes, list) and len(schema.classes) == resolved.n_classes,
+              f"schema.classes {schema.classes!r} does not have n_classes={resolved.n_classes} labels")
+        n_out = resolved.n_classes
+    else:
+        n_out = 1
+    _need(int(layout.units[-1]) == n_out, f"layout output width {int(layout.units[-1])} != {n_out}")
+    _need(bool(layout.autoencoder) == bool(resolved.autoencoder), "layout.autoencoder does not match "
+                                                                   "resolved.autoencoder")
+    if schema.hashing:
+        _need(isinstance(schema.max_categorical_features, int) and schema.num_offset
+              == schema.max_categorical_features, "schema hashing width does not match num_offset")
+    else:
+        _need(int(schema.cat_offsets[-1]) == schema.num_offset if nc else schema.num_offset == 0,
+              "schema categorical offsets do not match num_offset")
+
+    # history, metrics, result
+    hd = a["history"]
+    _need(isinstance(hd.get("kind"), str) and isinstance(hd.get("rows"), list)
+          and all(isinstance(r, dict) for r in hd["rows"]), "attribute 'history' is malformed")
+    history = History(hd["kind"], bool(hd.get("has_valid")), list(hd["rows"]))
+
+    def metrics(key):
+        m = a.get(key)
+        if m is None:
+            return None
+        _need(isinstance(m, dict) and isinstance(m.get("kind"), str) and isinstance(m.get("values"), dict),
+              f"attribute {key!r} is malformed")
+        try:
+            return ModelMetrics.from_dict(m)
+        except Exception as e:
+            raise _Invalid(f"attribute {key!r} cannot be read ({type(e).__name__}: {e})") from None
+
+    rs = a["result"]
+    need_r = {"epochs", "iterations", "samples", "train_seconds", "n_rows", "stopped_reason"}
+    _need(need_r <= set(rs), f"attribute 'result' lacks {sorted(need_r - set(rs))}")
+    for k in ("epochs", "iterations", "samples", "train_seconds", "n_rows"):
+        _need(isinstance(rs[k], (int, float)) and not isinstance(rs[k], bool),
+              f"result.{k} must be a number; got {rs[k]!r}")
+    result = TrainResult(net=net, layout=layout, history=history, train_metrics=metrics("train_metrics"),
+                         valid_metrics=metrics("valid_metrics"), epochs=float(rs["epochs"]),
+                         iterations=int(rs["iterations"]), samples=float(rs["samples"]),
+                         train_seconds=float(rs["train_seconds"]), n_rows=int(rs["n_rows"]),
+                         stopped_reason=str(rs["stopped_reason"]))
+    varimp = None
+    if a.get("varimp") is not None:
+        import pandas as pd
+
+        _need(isinstance(a["varimp"], list) and all(isinstance(r, dict) for r in a["varimp"]),
+              "attribute 'varimp' must be a list of records")
+        varimp = pd.DataFrame(a["varimp"], columns=["variable", "relative_importance", "scaled_importance",
+                                                    "percentage"])
+    _need(all(isinstance(c, str) for c in a["x"]), "attribute 'x' must be a list of column names")
+    _need(a.get("y") is None or isinstance(a.get("y"), str), "attribute 'y' must be a column name or null")
+
+    if a.get("estimator") == "H2OAutoEncoderEstimator":
+        from .. import H2OAutoEncoderEstimator as cls
+    else:
+        cls = DeepLearningEstimator
+    model = cls.__new__(cls)
+    object.__setattr__(model, "_parms", dict(a["params"]))
+    object.__setattr__(model, "_id", model_id)
+    object.__setattr__(model, "_fit", {"resolved": resolved, "schema": schema, "result": result, "net": net,
+                                       "layout": layout, "x": list(a["x"]), "y": a.get("y"), "varimp": varimp})
+    _MODELS[model_id] = model
+    return model
