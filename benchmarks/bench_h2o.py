@@ -222,6 +222,27 @@ def _speed_of(s) -> float | None:
         return None
 
 
+def _history_fields(model, speed_key: str) -> dict:
+    """Epochs, samples and training speed from the last row of ``model.scoring_history()``."""
+    out = {}
+    try:
+        sh = model.scoring_history()
+    except Exception:  # noqa: BLE001 - the history is optional information
+        return out
+    if sh is None or not len(sh):
+        return out
+    last = sh.iloc[-1]
+    for col, key in (("epochs", "epochs_done"), ("samples", "samples_done")):
+        if col in sh.columns:
+            try:
+                out[key] = float(last[col])
+            except (TypeError, ValueError):
+                pass
+    if "training_speed" in sh.columns:
+        out[speed_key] = _speed_of(last["training_speed"])
+    return out
+
+
 # --------------------------------------------------------------------------------------------- #
 # H2O side
 # --------------------------------------------------------------------------------------------- #
@@ -288,12 +309,7 @@ def run_h2o(case: str) -> dict:
             m.train(x=x, y=y, training_frame=train, validation_frame=test)
             res["train_s"] = round(time.perf_counter() - t0, 3)
             res["h2o_run_time_s"] = m._model_json["output"].get("run_time", 0) / 1000.0
-            sh = m.scoring_history()
-            if sh is not None and len(sh):
-                last = sh.iloc[-1]
-                res["epochs_done"] = float(last.get("epochs", np.nan))
-                res["samples_done"] = float(last.get("samples", np.nan))
-                res["h2o_reported_speed"] = _speed_of(last.get("training_speed"))
+            res.update(_history_fields(m, "h2o_reported_speed"))
             epochs_done = res.get("epochs_done") or params["epochs"]
             res["samples_per_s"] = round(epochs_done * d["n_train"] / res["train_s"], 1)
             res["samples_per_s_nominal"] = round(params["epochs"] * d["n_train"] / res["train_s"], 1)
@@ -350,8 +366,10 @@ def run_daskdl(case: str) -> dict:
             t0 = time.perf_counter()
             m.train(x=x, y=y, training_frame=train, validation_frame=test)
             res["train_s"] = round(time.perf_counter() - t0, 3)
-            res["samples_per_s"] = round(params["epochs"] * d["n_train"] / res["train_s"], 1)
-            res["samples_per_s_nominal"] = res["samples_per_s"]
+            res.update(_history_fields(m, "daskdl_reported_speed"))
+            epochs_done = res.get("epochs_done") or params["epochs"]
+            res["samples_per_s"] = round(epochs_done * d["n_train"] / res["train_s"], 1)
+            res["samples_per_s_nominal"] = round(params["epochs"] * d["n_train"] / res["train_s"], 1)
 
             t0 = time.perf_counter()
             pred = m.predict(test)

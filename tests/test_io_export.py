@@ -66,7 +66,7 @@ def test_python_export_mnist(mnist_model, tmp_path):
                                want.iloc[:, 1:].to_numpy(), rtol=0, atol=1e-5)
     agree = (got["predict"] == want["predict"].astype(str).to_numpy()).mean()
     assert agree > 0.999  # labels can only differ on argmax near-ties
-    np.testing.assert_allclose(s.predict_proba(test.iloc[:50, :784].to_numpy()), want.iloc[:50, 1:].to_numpy(),
+    np.testing.assert_allclose(s.predict_proba(test[s.COLUMNS].iloc[:50].to_numpy()), want.iloc[:50, 1:].to_numpy(),
                                atol=1e-5)
     assert 0.5 < (want["predict"].astype(int).to_numpy() == test["C785"].astype(int).to_numpy()).mean()
 
@@ -163,7 +163,7 @@ def test_onnx_mnist(mnist_model, tmp_path):
     m, test = mnist_model
     sess = ort.InferenceSession(export_onnx(m, tmp_path / "mnist.onnx"))
     X = onnx_input(m, test)
-    assert X.dtype == np.float32 and X.flags.c_contiguous and X.shape == (len(test), 784)
+    assert X.dtype == np.float32 and X.flags.c_contiguous and X.shape == (len(test), m._fit["schema"].n_in)
     (p,) = sess.run(None, {"input": X})
     np.testing.assert_allclose(p, m.predict(test).iloc[:, 1:].to_numpy(), rtol=0, atol=1e-5)
 
@@ -185,3 +185,13 @@ def test_onnx_regression_and_maxout(tmp_path):
     sess = ort.InferenceSession(export_onnx(m, tmp_path / "reg.onnx"))
     (p,) = sess.run(None, {"input": onnx_input(m, df)})
     np.testing.assert_allclose(p, m.predict(df)["predict"].to_numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_python_export_feature_hashing(tmp_path):
+    df = prostate()
+    m = daskdl.DeepLearningEstimator(hidden=[4], epochs=2, reproducible=True, seed=7, max_categorical_features=5)
+    m.train(y="CAPSULE", x=PROSTATE_X, training_frame=df)
+    assert m._fit["schema"].hashing
+    s = _import(export_python(m, tmp_path / "hashed_scorer.py"))
+    want = m.predict(df)
+    np.testing.assert_allclose(s.predict_proba(df), want[["p0", "p1"]].to_numpy(), rtol=0, atol=1e-5)

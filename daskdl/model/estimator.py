@@ -504,6 +504,24 @@ class DeepLearningEstimator:
     def show(self):
         print(repr(self))
 
+    # ---- export ----------------------------------------------------------------------------
+    def export_python(self, path):
+        """Write a standalone scoring module (numpy only) plus its weights; returns the .py path."""
+        from ..io.export import export_python
+
+        return export_python(self, path)
+
+    def export_onnx(self, path, opset=17):
+        """Write the network as an ONNX graph over the expanded input (``daskdl.io.onnx_input``)."""
+        from ..io.export import export_onnx
+
+        return export_onnx(self, path, opset=opset)
+
+    def save(self, path=None, force=False):
+        from ..io.zarr_store import save_model
+
+        return save_model(self, path=path, force=force)
+
 
 class _AnomalyFn:
     def __init__(self, per_feature, cols):
