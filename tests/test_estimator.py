@@ -151,8 +151,9 @@ def test_bad_input_errors():
     assert "epochs" in msg and "l1" in msg and "rho" in msg
 
 
-@pytest.mark.parametrize("param,value,feature", [("nfolds", 5, "cross-validation"),
-                                                 ("checkpoint", "some_model", "checkpoint"),
+@pytest.mark.parametrize("param,value,feature", [("elastic_averaging", True, "elastic averaging"),
+                                                 ("pretrained_autoencoder", "some_model", "pretrained autoencoder"),
+                                                 ("custom_metric_func", "f", "custom metrics"),
                                                  ("balance_classes", True, "balanc")])
 def test_later_features_raise_not_implemented(param, value, feature):
     df = _prostate()

@@ -476,7 +476,8 @@ def _identity(x):
 
 
 def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=None, init_net: Network = None,
-        quiet: bool = True, out_of_core=None, show_progress: bool = True) -> TrainResult:
+        quiet: bool = True, out_of_core=None, show_progress: bool = True, start=None) -> TrainResult:
+    """Train; ``init_net`` and ``start=(samples, iterations, history_rows)`` continue a checkpoint."""
     t_start = time.time()
     layout = make_layout(res, schema)
     cfg = kernel_config(res, schema, layout)
@@ -514,11 +515,14 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
     best_higher = stop_name is not None and higher
 
     history = History(kind, valid_block is not None)
-    if kind != "autoencoder":
-        history.add(duration=0.0, speed=None, epochs=0, iterations=0, samples=0, scored=None)
-    model = trainer.upload(net)
     samples = 0.0
     it = 0
+    if start is not None:
+        samples, it, rows = start
+        history.rows.extend(rows)
+    elif kind != "autoencoder":
+        history.add(duration=0.0, speed=None, epochs=0, iterations=0, samples=0, scored=None)
+    model = trainer.upload(net)
     scoring_time = 0.0
     last_score_start = time.time()
     last_score_dur = 0.0
@@ -526,7 +530,8 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
     last_scored = None
     stop_values = []
     t_train0 = time.time()
-    if kind == "autoencoder":
+    samples0 = samples
+    if kind == "autoencoder" and start is None:
         scored = scorer.score(trainer.fetch(model) if client is None else net)
         history.add(duration=time.time() - t_start, speed=None, epochs=0, iterations=0, samples=0, scored=scored)
         stop_values.append(_stop_value(scored, stop_name) if stop_name else float("nan"))
@@ -567,7 +572,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
             scoring_time += last_score_dur
             last_scored = scored
             elapsed = time.time() - t_train0
-            speed = samples / max(elapsed - scoring_time, 1e-9)
+            speed = (samples - samples0) / max(elapsed - scoring_time, 1e-9)
             history.add(duration=time.time() - t_start, speed=speed, epochs=samples / N, iterations=it,
                         samples=samples, scored=scored)
             progress.update(samples / N, speed, _short_metric(scored, best_name))
@@ -617,7 +622,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
             if best[0] < final_loss:
                 final = best[1]
                 last_scored = scorer.score(final)
-                history.add(duration=time.time() - t_start, speed=samples / max(train_seconds - scoring_time, 1e-9),
+                history.add(duration=time.time() - t_start, speed=(samples - samples0) / max(train_seconds - scoring_time, 1e-9),
                             epochs=samples / N, iterations=it, samples=samples, scored=last_scored)
         trainer.release()
         return TrainResult(net=final, layout=layout, history=history, train_metrics=last_scored.train,
