@@ -6,6 +6,7 @@ or mini-batches, on Dask DataFrames, with H2O's parameters and defaults.
 from ._client import init
 from .frame import asfactor, import_file, split_frame
 from .io import load_model, save_model
+from .model.api import deeplearning
 from .model.estimator import DeepLearningEstimator, get_model
 from .params import PARAMETERS, FeatureNotAvailableError, ParameterError
 from .train.driver import TrainingError
@@ -26,7 +27,7 @@ class H2OAutoEncoderEstimator(DeepLearningEstimator):
 __version__ = "0.1.0"
 
 __all__ = [
-    "init", "import_file", "split_frame", "asfactor", "DeepLearningEstimator", "H2ODeepLearningEstimator",
+    "init", "deeplearning", "import_file", "split_frame", "asfactor", "DeepLearningEstimator", "H2ODeepLearningEstimator",
     "H2OAutoEncoderEstimator", "get_model", "PARAMETERS", "ParameterError", "FeatureNotAvailableError",
     "TrainingError", "save_model", "load_model", "__version__",
 ]
