@@ -195,7 +195,6 @@ _REJECTED: dict[str, dict[str, str]] = {
 #: Parameters whose non-default values ask for a feature that is not available yet
 #: (``name -> feature``). Remove an entry once the feature exists.
 NOT_YET: dict[str, str] = {
-    "checkpoint": "checkpoint restart",
     "pretrained_autoencoder": "initialisation from a pretrained autoencoder",
     "initial_weights": "user-supplied initial weights and biases",
     "initial_biases": "user-supplied initial weights and biases",

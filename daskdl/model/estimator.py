@@ -181,6 +181,9 @@ class DeepLearningEstimator:
                 x = [c for c in x if c != y]
         parms["response_column"] = y
         rk = None if autoencoder else _response_kind(training_frame, y)
+        if parms.get("checkpoint") is not None:
+            return self._train_from_checkpoint(parms, y, rk, training_frame, validation_frame, verbose,
+                                               out_of_core)
         # first pass: parameter checks that need no data (everything is reported at once)
         validate(_for_validation(parms), response_kind=rk, n_classes=None,
                  has_validation=validation_frame is not None)
@@ -202,6 +205,35 @@ class DeepLearningEstimator:
         client = current_client()
         result = fit(res, schema, training_frame, validation_frame, client=client, out_of_core=out_of_core,
                      quiet=res.quiet_mode or not verbose)
+        self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
+                     "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y}
+        self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
+        _MODELS[self._id] = self
+        return self
+
+    def _train_from_checkpoint(self, parms, y, rk, training_frame, validation_frame, verbose, out_of_core):
+        """Continue a trained model (spec 9.1): same network, optimizer state, counters and history."""
+        from .._client import current_client
+        from ..io.checkpoint import check_columns, check_restart, initial_state, resolve_checkpoint
+        from ..train.driver import fit
+
+        ckpt = resolve_checkpoint(parms["checkpoint"])
+        if parms.get("initial_weights") is not None or parms.get("initial_biases") is not None:
+            raise ValueError("initial_weights/initial_biases cannot be combined with checkpoint")
+        check_restart(parms, ckpt, y, validation_frame)
+        check_columns(ckpt, training_frame)
+        schema: FrameSchema = ckpt._fit["schema"]
+        vparms = _for_validation(parms)
+        vparms["checkpoint"] = None
+        res = validate(vparms, response_kind=rk,
+                       n_classes=len(schema.classes) if schema.classification else None,
+                       y_min=schema.resp_min if not schema.classification else None,
+                       has_validation=validation_frame is not None, n_rows=schema.n_rows)
+        net, samples, iterations, rows = initial_state(ckpt)
+        result = fit(res, schema, training_frame, validation_frame, client=current_client(), init_net=net,
+                     quiet=res.quiet_mode or not verbose, out_of_core=out_of_core,
+                     start=(samples, iterations, rows))
+        self._parms["checkpoint"] = ckpt.model_id
         self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
                      "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y}
         self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
