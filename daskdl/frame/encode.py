@@ -64,7 +64,6 @@ def _numeric_block(pdf: pd.DataFrame, schema: FrameSchema, n: int):
     fast = all(c in dtypes and _plain_numeric(dtypes[c]) for c in cols)
     if fast:
         X = pdf[cols].to_numpy(dtype=np.float32, copy=True)
-        X = np.ascontiguousarray(X)
     else:
         X = np.empty((n, p), dtype=np.float32)
         for j, c in enumerate(cols):
@@ -78,7 +77,7 @@ def _numeric_block(pdf: pd.DataFrame, schema: FrameSchema, n: int):
 
 
 def encode_partition(pdf: pd.DataFrame, schema: FrameSchema, *, training: bool,
-                     standardize_response: bool) -> Block:
+                     standardize_response: bool, row_major: bool = True) -> Block:
     """Encode one pandas partition.
 
     training=True drops rows with a missing response, rows with weight 0 (or missing weight) and, with
@@ -153,7 +152,7 @@ def encode_partition(pdf: pd.DataFrame, schema: FrameSchema, *, training: bool,
     if len(rows) != n:
         X, xcat, y, w, off = X[rows], xcat[rows], y[rows], w[rows], off[rows]
     return Block(
-        xnum=np.ascontiguousarray(X, dtype=np.float32),
+        xnum=np.ascontiguousarray(X, dtype=np.float32) if row_major else X,
         xcat=np.ascontiguousarray(xcat, dtype=np.int32),
         y=np.ascontiguousarray(y, dtype=np.float32),
         w=np.ascontiguousarray(w, dtype=np.float32),

@@ -564,7 +564,7 @@ class _AnomalyFn:
         idx = pdf.index
         if len(pdf) == 0:
             return pd.DataFrame({c: pd.Series([], dtype="float64") for c in self.cols}, index=idx[:0])
-        block = encode_partition(pdf, schema, training=False, standardize_response=False)
+        block = encode_partition(pdf, schema, training=False, standardize_response=False, row_major=False)
         err = reconstruction_error(state["net"], block, schema, per_feature=self.per_feature)
         if self.per_feature:
             return pd.DataFrame(err, index=idx, columns=self.cols)
@@ -580,7 +580,7 @@ class _DeepFeaturesFn:
         idx = pdf.index
         if len(pdf) == 0:
             return pd.DataFrame({c: pd.Series([], dtype="float64") for c in self.cols}, index=idx[:0])
-        block = encode_partition(pdf, schema, training=False, standardize_response=False)
+        block = encode_partition(pdf, schema, training=False, standardize_response=False, row_major=False)
         a = forward(state["net"], block.xnum, block.xcat, schema.num_offset,
                     hidden_dropout=state["hidden_dropout"], upto=self.layer + 1)
         return pd.DataFrame(a.astype(np.float64), index=idx, columns=self.cols)
@@ -598,7 +598,7 @@ class _PartialFn:
 
     def __call__(self, pdf, state):
         schema = state["schema"]
-        block = encode_partition(pdf, schema, training=False, standardize_response=False)
+        block = encode_partition(pdf, schema, training=False, standardize_response=False, row_major=False)
         if self.kind == "autoencoder":
             err = reconstruction_error(state["net"], block, schema) if len(pdf) else np.zeros(0)
             return partial_metrics("autoencoder", None, err, block.w)

@@ -48,7 +48,7 @@ def predict_frame(pdf: pd.DataFrame, model_state: dict) -> pd.DataFrame:
     """H2O's prediction frame for one pandas partition (index preserved)."""
     schema: FrameSchema = model_state["schema"]
     net: Network = model_state["net"]
-    block = encode_partition(pdf, schema, training=False, standardize_response=False)
+    block = encode_partition(pdf, schema, training=False, standardize_response=False, row_major=False)
     cols = model_state["columns"]
     if len(pdf) == 0:
         return empty_prediction(model_state, pdf.index)
