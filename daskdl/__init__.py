@@ -5,6 +5,7 @@ or mini-batches, on Dask DataFrames, with H2O's parameters and defaults.
 """
 from ._client import init
 from .frame import asfactor, import_file, split_frame
+from .grid import GridSearch, H2OGridSearch
 from .io import load_model, save_model
 from .model.api import deeplearning
 from .model.estimator import DeepLearningEstimator, get_model
@@ -28,6 +29,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "init", "deeplearning", "import_file", "split_frame", "asfactor", "DeepLearningEstimator", "H2ODeepLearningEstimator",
-    "H2OAutoEncoderEstimator", "get_model", "PARAMETERS", "ParameterError", "FeatureNotAvailableError",
+    "H2OAutoEncoderEstimator", "get_model", "GridSearch", "H2OGridSearch", "PARAMETERS", "ParameterError", "FeatureNotAvailableError",
     "TrainingError", "save_model", "load_model", "__version__",
 ]

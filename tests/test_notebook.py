@@ -47,7 +47,9 @@ def executed(tmp_path_factory):
     mp.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     try:
         nb = nbformat.read(NOTEBOOK, as_version=4)
-        client = nbclient.NotebookClient(nb, km=_kernel_manager(tmp), timeout=240,
+        # allow_errors: every cell runs, so that one failing feature does not hide the others;
+        # test_every_cell_runs reports the failing cells.
+        client = nbclient.NotebookClient(nb, km=_kernel_manager(tmp), timeout=240, allow_errors=True,
                                          resources={"metadata": {"path": str(NOTEBOOK.parent)}})
         client.execute()
     finally:
@@ -78,6 +80,13 @@ def test_notebook_is_valid_and_stored_with_outputs():
     assert all(c.get("outputs") for c in code if "tags" in c.get("metadata", {})), \
         "the stored notebook should carry the outputs of a fast run"
     assert "client.close()" in code[-1].source
+
+
+def test_every_cell_runs(executed):
+    errors = [f"cell {i} ({c.source.splitlines()[0]!r}): {o['ename']}: {o['evalue'][:300]}"
+              for i, c in enumerate(executed.cells) if c.cell_type == "code"
+              for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert not errors, "cells raised:\n" + "\n".join(errors)
 
 
 def test_anomaly_ranking_finds_the_three_bad_heartbeats(executed):

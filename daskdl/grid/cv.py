@@ -15,8 +15,8 @@ pass over the data.
 """
 from __future__ import annotations
 
-import math
 import queue
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -336,8 +336,8 @@ def summary_table(fold_metrics) -> pd.DataFrame:
     names = list(per[0])
     data = {f"cv_{k + 1}_valid": [p[n] for n in names] for k, p in enumerate(per)}
     vals = np.array([[p[n] for p in per] for n in names], dtype=np.float64)
-    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(vals, axis=1)
         sd = np.nanstd(vals, axis=1, ddof=1) if vals.shape[1] > 1 else np.full(len(names), np.nan)
     out = pd.DataFrame({"mean": mean, "sd": sd, **data}, index=pd.Index(names, name="metric"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import warnings
 
@@ -180,6 +181,13 @@ class DeepLearningEstimator:
             if y is not None and y in x:
                 x = [c for c in x if c != y]
         parms["response_column"] = y
+        fold_column = parms.get("fold_column")
+        if fold_column is not None:
+            if fold_column not in columns:
+                raise ValueError(f"fold_column {fold_column!r} is not a column of training_frame; available "
+                                 f"columns: {columns}")
+            if x is not None:
+                x = [c for c in x if c != fold_column]
         rk = None if autoencoder else _response_kind(training_frame, y)
         if parms.get("checkpoint") is not None:
             return self._train_from_checkpoint(parms, y, rk, training_frame, validation_frame, verbose,
@@ -190,7 +198,8 @@ class DeepLearningEstimator:
         seed = parms.get("seed", -1)
         schema = FrameSchema.fit(
             training_frame, x, y, autoencoder=autoencoder, weights_column=parms.get("weights_column"),
-            offset_column=parms.get("offset_column"), ignored_columns=parms.get("ignored_columns"),
+            offset_column=parms.get("offset_column"),
+            ignored_columns=_with_fold_column(parms.get("ignored_columns"), fold_column),
             ignore_const_cols=bool(parms.get("ignore_const_cols", True)),
             use_all_factor_levels=bool(parms.get("use_all_factor_levels", True)) or autoencoder,
             standardize=bool(parms.get("standardize", True)), sparse=bool(parms.get("sparse", False)),
@@ -202,11 +211,29 @@ class DeepLearningEstimator:
                        n_classes=len(schema.classes) if schema.classification else None,
                        y_min=schema.resp_min if not schema.classification else None,
                        has_validation=validation_frame is not None, n_rows=schema.n_rows)
-        client = current_client()
+        override = getattr(self, "_client_override", None)
+        client = current_client() if override is None else (override or None)
+        cv = None
+        nfolds = int(parms.get("nfolds") or 0)
+        if nfolds >= 2 or fold_column is not None:
+            from ..grid.cv import cross_validate
+
+            cv = cross_validate(self, parms, x, y, training_frame, nfolds=nfolds, seed=res.seed,
+                                classes=schema.classes if schema.classification else None, client=client,
+                                out_of_core=out_of_core, verbose=verbose)
+            # main model (spec 9.4): no best-model overwrite; with early stopping or a time limit,
+            # the mean number of epochs of the fold models and no early stopping
+            changes = {"overwrite_with_best_model": False}
+            if res.stopping_rounds > 0 or res.max_runtime_secs > 0:
+                changes.update(stopping_rounds=0, epochs=cv.main_epochs)
+            res = dataclasses.replace(res, **changes)
         result = fit(res, schema, training_frame, validation_frame, client=client, out_of_core=out_of_core,
                      quiet=res.quiet_mode or not verbose)
         self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
-                     "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y}
+                     "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y,
+                     "cv": cv}
+        if cv is not None and not parms.get("keep_cross_validation_models", True):
+            cv.models = None
         self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
         _MODELS[self._id] = self
         return self
@@ -314,7 +341,8 @@ class DeepLearningEstimator:
         if test_data is not None:
             return self._performance_on(test_data)
         if xval:
-            return None
+            cv = self._fit.get("cv")
+            return None if cv is None else cv.metrics
         if valid:
             return self._fit["result"].valid_metrics
         return self._fit["result"].train_metrics
@@ -347,7 +375,8 @@ class DeepLearningEstimator:
         if valid:
             picks.append(("valid", res.valid_metrics))
         if xval:
-            picks.append(("xval", None))
+            cv = self._fit.get("cv")
+            picks.append(("xval", None if cv is None else cv.metrics))
         if not picks:
             picks = [("train", res.train_metrics)]
         vals = {}
@@ -402,6 +431,40 @@ class DeepLearningEstimator:
 
     def hit_ratio_table(self, train=False, valid=False, xval=False):
         return self._metric("hit_ratio_table", train, valid, xval)
+
+    # ---- cross-validation ------------------------------------------------------------------
+    def _cv(self):
+        self._require_fit()
+        return self._fit.get("cv")
+
+    def cross_validation_models(self):
+        """The fold models (``keep_cross_validation_models=True``, the default), else None."""
+        cv = self._cv()
+        return None if cv is None or cv.models is None else list(cv.models)
+
+    def cross_validation_predictions(self):
+        """One frame per fold model, aligned with the training frame: the fold model's predictions
+        on its holdout rows, 0 (missing for the label column) elsewhere. Needs
+        ``keep_cross_validation_predictions=True``; else None."""
+        cv = self._cv()
+        return None if cv is None or not cv.keep_predictions else cv.predictions()
+
+    def cross_validation_holdout_predictions(self):
+        """Every training row predicted by the fold model that did not see it (one frame aligned
+        with the training frame). Needs ``keep_cross_validation_predictions=True``; else None."""
+        cv = self._cv()
+        return None if cv is None or not cv.keep_predictions else cv.holdout_predictions()
+
+    def cross_validation_fold_assignment(self):
+        """The fold (0-based) of every training row, column ``fold_assignment``. Needs
+        ``keep_cross_validation_fold_assignment=True``; else None."""
+        cv = self._cv()
+        return None if cv is None or not cv.keep_fold_assignment else cv.fold_assignment()
+
+    def cross_validation_metrics_summary(self):
+        """Per metric: mean, sd and the value on each holdout fold (``cv_<k>_valid``), as H2O."""
+        cv = self._cv()
+        return None if cv is None else cv.summary.copy()
 
     # ---- model output ----------------------------------------------------------------------
     def scoring_history(self) -> pd.DataFrame:
@@ -523,8 +586,10 @@ class DeepLearningEstimator:
                  f"{r.loss} loss, {n_params:,} weights/biases, {n_params * 4 / 1024:.1f} KB, "
                  f"{res.samples:,.0f} training samples, mini-batch size {r.mini_batch_size}",
                  self.summary().to_string(index=False), ""]
+        cv = self._fit.get("cv")
         for title, m in (("ModelMetrics on training data", res.train_metrics),
-                         ("ModelMetrics on validation data", res.valid_metrics)):
+                         ("ModelMetrics on validation data", res.valid_metrics),
+                         ("ModelMetrics on cross-validation data", cv.metrics if cv is not None else None)):
             if m is not None:
                 lines += [repr(m), ""]
         lines += ["Scoring History:", self.scoring_history().tail(10).to_string(index=False)]
@@ -608,6 +673,14 @@ class _PartialFn:
             pred = output(state["net"], block, schema, state["hidden_dropout"], state["identity_standardized"])
         return partial_metrics(self.kind, block.y.astype(np.float64), np.asarray(pred, np.float64), block.w,
                                **self.kw)
+
+
+def _with_fold_column(ignored, fold_column):
+    """The fold column is never a predictor."""
+    if fold_column is None:
+        return ignored
+    ignored = list(ignored or [])
+    return ignored if fold_column in ignored else ignored + [fold_column]
 
 
 def _for_validation(parms: dict) -> dict:

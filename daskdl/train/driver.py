@@ -538,7 +538,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
         last_scored = scored
     row_cost = 0.0
     total_target = res.epochs * N
-    progress = Progress(res.epochs, enabled=not res.quiet_mode and show_progress)
+    progress = Progress(res.epochs, enabled=not res.quiet_mode and show_progress, start=samples / max(N, 1))
     stopped = "epochs"
     try:
         while samples < total_target:

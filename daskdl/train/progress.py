@@ -11,19 +11,24 @@ import time
 
 
 class Progress:
-    def __init__(self, total_epochs: float, enabled: bool = True, desc: str = "deeplearning"):
+    def __init__(self, total_epochs: float, enabled: bool = True, desc: str = "deeplearning", start: float = 0.0):
         self.enabled = enabled and total_epochs > 0
         self.total = float(total_epochs)
-        self.done = 0.0
+        self.done = float(start)
         self.bar = None
         self.t0 = time.time()
         self._last_plain = 0.0
         if not self.enabled:
             return
         try:
-            from tqdm.auto import tqdm
+            try:  # notebook widgets only when ipywidgets is there, else the text bar
+                import ipywidgets  # noqa: F401
+                from tqdm.auto import tqdm
+            except ImportError:
+                from tqdm import tqdm
 
-            self.bar = tqdm(total=round(self.total, 3), desc=desc, unit="epoch", leave=True,
+            self.bar = tqdm(total=round(self.total, 3), initial=round(self.done, 3), desc=desc, unit="epoch",
+                            leave=True,
                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} epochs "
                                        "[{elapsed}<{remaining}{postfix}]")
         except ImportError:
