@@ -360,6 +360,11 @@ def run_daskdl(case: str) -> dict:
             facs = [f for f in d["factors"] if f in train.columns]
             train = daskdl.asfactor(train, facs)
             test = daskdl.asfactor(test, facs)
+            # like H2O's import, the frames are parsed into cluster memory before training
+            train, test = client.persist([train, test])
+            from distributed import wait
+
+            wait([train, test])
             res["load_s"] = round(time.perf_counter() - t0, 3)
 
             m = daskdl.DeepLearningEstimator(**params)

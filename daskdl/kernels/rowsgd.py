@@ -564,24 +564,25 @@ def train_hogwild(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     return losses.sum()
 
 
-@njit(parallel=True, **_OPTS)
+@njit(parallel=True, cache=True, nogil=True)
 def _merge(shared, copies, n_threads, average):
     """shared <- shared + sum_t (copy_t - shared)   (average=False: summed changes)
        shared <- mean_t copy_t                      (average=True)"""
     n = shared.shape[0]
     nchunks = 64
+    inv = np.float32(1.0) / np.float32(n_threads)
     for c in prange(nchunks):
         lo = n * c // nchunks
         hi = n * (c + 1) // nchunks
-        for i in range(n):
+        for i in range(lo, hi):
             s = shared[i]
-            acc = F0
+            acc = np.float32(0.0)
             for t in range(n_threads):
-                acc += copies[t, i]
+                acc += copies[t, i] - s
             if average:
-                shared[i] = acc / np.float32(n_threads)
+                shared[i] = s + acc * inv
             else:
-                shared[i] = acc - np.float32(n_threads - 1) * s
+                shared[i] = s + acc
 
 
 @njit(parallel=True, **_OPTS)

@@ -318,7 +318,8 @@ class Trainer:
             # a local frame is scattered in pieces (not embedded in the task graph)
             nparts = max(1, len(client.scheduler_info()["workers"]))
             bounds = np.linspace(0, len(frame), nparts + 1).astype(int)
-            pieces = client.scatter([frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+            pieces = client.scatter([frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])], hash=False)
+            self._pieces = pieces  # held for the whole fit: the source of every rebuild
             parts = [dask.delayed(_identity)(f) for f in pieces]
         else:
             parts = frame.to_delayed()
@@ -342,37 +343,34 @@ class Trainer:
         return need > 0.5 * sum(limits)
 
     def _place_persisted(self, parts):
-        import dask
-        from distributed import wait
-
-        client = self.client
         # contiguous runs of partitions per worker, in a fixed order, so that the grouping of rows
         # (and with reproducible=True the model) does not depend on where tasks happen to run
+        client = self.client
         workers = sorted(client.scheduler_info()["workers"])
         bounds = np.linspace(0, len(parts), len(workers) + 1).astype(int)
+        self._parts = parts
         self.assignment = {w: list(range(a, b)) for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
-        futs = [None] * len(parts)
-        for w, idx in self.assignment.items():
-            for i in idx:
-                futs[i] = client.compute(dask.delayed(encode_partition)(
-                    parts[i], self.schema, training=True, standardize_response=self.std),
-                    workers=[w], allow_other_workers=True)
-        wait(futs)
-        for f in futs:
-            if f.status == "error":
-                f.result()
-        self._blocks = futs  # kept: the lineage that recomputes a joined block lost with its worker
-        self._join()
+        self._build()
 
-    def _join(self):
+    def _build(self):
+        """Encode each worker's partitions there and join them into one block per worker.
+
+        The per-partition blocks are released once joined (the data is held once); a joined
+        block lost with its worker is rebuilt from the source partitions by :meth:`_recover`."""
+        import dask
+
         client = self.client
-        by_worker = {w: [self._blocks[i] for i in idx] for w, idx in self.assignment.items() if idx}
         self.data = {}
-        for w, fs in by_worker.items():
-            self.data[w] = client.submit(concat_blocks, *fs, workers=[w] if w else None, allow_other_workers=True,
-                                         pure=False)
-        counts = client.gather([client.submit(block_rows, d, workers=[w] if w else None, allow_other_workers=True,
-                                              pure=False) for w, d in self.data.items()])
+        for w, idx in self.assignment.items():
+            if not idx:
+                continue
+            futs = [client.compute(dask.delayed(encode_partition)(
+                self._parts[i], self.schema, training=True, standardize_response=self.std),
+                workers=[w], allow_other_workers=True) for i in idx]
+            self.data[w] = client.submit(concat_blocks, *futs, workers=[w], allow_other_workers=True, pure=False)
+            del futs
+        counts = client.gather([client.submit(block_rows, d, workers=[w], allow_other_workers=True, pure=False)
+                                for w, d in self.data.items()])
         self.rows_by_worker = dict(zip(self.data.keys(), counts))
         self.workers = [w for w, c in self.rows_by_worker.items() if c > 0]
         self.n_rows = int(sum(counts))
@@ -417,7 +415,7 @@ class Trainer:
             self.assignment = {}
             for k, idx in enumerate(groups):  # same row groups, on the workers alive now
                 self.assignment.setdefault(live[k % len(live)], []).extend(idx)
-            self._join()
+            self._build()
         else:
             self._place_streaming([p for ps in self.stream_parts.values() for p in ps])
 
@@ -466,7 +464,7 @@ class Trainer:
 
     def release(self):
         if self.client is not None:
-            for name in ("data", "_blocks", "stream_parts"):
+            for name in ("data", "_parts", "_pieces", "stream_parts"):
                 if hasattr(self, name):
                     delattr(self, name)
 
