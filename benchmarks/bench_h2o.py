@@ -51,6 +51,16 @@ CASES = {
                     hidden=[200, 200, 200], input_dropout_ratio=0.2, l1=1e-5, epochs=10),
         description="train 60,000 / test 10,000 rows; 784 numeric pixels C1..C784, label C785 (factor, 10 levels)",
     ),
+    # The same trial run with mini-batches (H2O resets mini_batch_size to 1, so its run is the same
+    # as "mnist"; compare daskdl's mini-batch run with H2O's "mnist" run).
+    "mnist_minibatch": dict(
+        file=("mnist_train.npz", "mnist_test.npz"),
+        y="C785",
+        factors=["C785"],
+        params=dict(distribution="multinomial", activation="RectifierWithDropout",
+                    hidden=[200, 200, 200], input_dropout_ratio=0.2, l1=1e-5, epochs=10, mini_batch_size=16),
+        description="as mnist, with mini_batch_size=16 (daskdl only; H2O trains per row regardless)",
+    ),
     # H2O's standard small binomial set. RACE, DPROS, DCAPS, GLEASON kept numeric as loaded.
     "prostate": dict(
         file=("prostate.csv",),
@@ -105,7 +115,7 @@ def load_case(name: str) -> dict:
     if name not in CASES:
         raise ValueError(f"case must be one of {sorted(CASES)}; got {name!r}")
     c = CASES[name]
-    if name == "mnist":
+    if name in ("mnist", "mnist_minibatch"):
         frames = []
         for f in c["file"]:
             d = np.load(_path(f))

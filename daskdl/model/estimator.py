@@ -299,8 +299,24 @@ class DeepLearningEstimator:
         import dask
 
         meta = meta_fn(state, frame._meta.index)
-        dstate = dask.delayed(state, pure=True)
-        return frame.map_partitions(fn, dstate, meta=meta, align_dataframes=False)
+        return frame.map_partitions(fn, self._shared_state(state), meta=meta, align_dataframes=False)
+
+    def _shared_state(self, state):
+        """The scoring state as one graph object: a future scattered once to every worker when a
+        client exists (it is not re-sent with every computation), else a delayed value."""
+        import dask
+        from .._client import current_client
+
+        client = current_client()
+        if client is None:
+            return dask.delayed(state, pure=True)
+        key = (id(client), id(self._fit["net"]), state["threshold"])
+        cached = self.__dict__.get("_state_cache")
+        if cached is not None and cached[0] == key and cached[1].status == "finished":
+            return cached[1]
+        fut = client.scatter([state], broadcast=True, hash=False)[0]
+        object.__setattr__(self, "_state_cache", (key, fut))
+        return fut
 
     # ---- prediction ------------------------------------------------------------------------
     def predict(self, test_data):
