@@ -707,9 +707,6 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
         if ignored:
             warnings.warn(f"adaptive_rate=False ignores the ADADELTA settings {', '.join(ignored)}",
                           UserWarning, stacklevel=2)
-    if n["mini_batch_size"] > 1:
-        warnings.warn(f"mini_batch_size={n['mini_batch_size']} is reset to 1: training is online "
-                      f"(one row at a time), as in H2O", UserWarning, stacklevel=2)
     if not b["diagnostics"]:
         warnings.warn("diagnostics=False is deprecated and has no effect", UserWarning, stacklevel=2)
 
@@ -774,7 +771,7 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
         target_ratio_comm_to_comp=n["target_ratio_comm_to_comp"],
         seed=int(seed),
         reproducible=reproducible,
-        mini_batch_size=1,
+        mini_batch_size=n["mini_batch_size"],
         fast_mode=b["fast_mode"],
         replicate_training_data=False if reproducible else b["replicate_training_data"],
         shuffle_training_data=b["shuffle_training_data"],

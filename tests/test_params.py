@@ -430,9 +430,9 @@ def test_manual_rate_params_warn_with_adaptive_rate():
         reg(adaptive_rate=False, rate=0.1)
 
 
-def test_mini_batch_size_reset_with_warning():
-    with pytest.warns(UserWarning, match="mini_batch_size"):
-        assert reg(mini_batch_size=32).mini_batch_size == 1
+def test_mini_batch_size_is_kept():
+    # H2O resets mini_batch_size > 1 to 1; daskdl trains on mini-batches of that size
+    assert reg(mini_batch_size=32).mini_batch_size == 32
 
 
 # ---------------------------------------------------------------- real data
