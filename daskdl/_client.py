@@ -29,7 +29,9 @@ def init(address=None, n_workers=None, threads_per_worker=None, **cluster_kwargs
     if client is not None and address is None:
         return client
     if address is not None:
-        return Client(address)
+        client = Client(address)
+        client.run(warm_up)
+        return client
     ncores = os.cpu_count() or 1
     if n_workers is None:
         n_workers = 1
@@ -38,4 +40,29 @@ def init(address=None, n_workers=None, threads_per_worker=None, **cluster_kwargs
     cluster_kwargs.setdefault("dashboard_address", ":0")
     cluster_kwargs.setdefault("processes", True)
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, **cluster_kwargs)
-    return Client(cluster)
+    client = Client(cluster)
+    client.run(warm_up)
+    return client
+
+
+def warm_up():
+    """Import the kernels and load their compiled code in this process (run on every worker by
+    :func:`init`, as H2O's cluster start-up does its own, so that the first fit does not pay it)."""
+    import numpy as np
+
+    from .kernels import codes, rowsgd
+    from .model.network import Layout, Network
+
+    lay = Layout(np.array([3, 2, 2]), codes.RECTIFIER, codes.SOFTMAX, False)
+    net = Network(lay)
+    hp = np.zeros(codes.HP_SIZE)
+    hp[codes.HP_RHO], hp[codes.HP_EPS], hp[codes.HP_MAX_W2] = 0.99, 1e-8, 3.4e38
+    ip = np.zeros(codes.IP_SIZE, np.int64)
+    ip[codes.IP_ADAPTIVE], ip[codes.IP_ACT], ip[codes.IP_FAST_MODE] = 1, codes.RECTIFIER, 1
+    x = np.zeros((4, 3), np.float32)
+    args = (np.arange(4, dtype=np.int64), x, np.zeros((4, 0), np.int32), np.zeros(4, np.float32),
+            np.zeros(4, np.float32), lay.units, lay.woff, lay.boff, lay.aoff, np.zeros(1, np.float32),
+            *net.arrays(), hp, ip, 1, 0)
+    rowsgd.train_serial(*args)
+    rowsgd.train_copies(*args, 2, 2)
+    return True

@@ -195,14 +195,6 @@ _REJECTED: dict[str, dict[str, str]] = {
 #: Parameters whose non-default values ask for a feature that is not available yet
 #: (``name -> feature``). Remove an entry once the feature exists.
 NOT_YET: dict[str, str] = {
-    "pretrained_autoencoder": "initialisation from a pretrained autoencoder",
-    "initial_weights": "user-supplied initial weights and biases",
-    "initial_biases": "user-supplied initial weights and biases",
-    "export_weights_and_biases": "exporting weights and biases",
-    "export_checkpoints_dir": "checkpoint export",
-    "balance_classes": "class balancing",
-    "class_sampling_factors": "class balancing",
-    "max_after_balance_size": "class balancing",
     "elastic_averaging": "elastic averaging",
     "sparsity_beta": "sparse autoencoder",
     "average_activation": "sparse autoencoder",

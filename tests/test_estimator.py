@@ -152,9 +152,9 @@ def test_bad_input_errors():
 
 
 @pytest.mark.parametrize("param,value,feature", [("elastic_averaging", True, "elastic averaging"),
-                                                 ("pretrained_autoencoder", "some_model", "pretrained autoencoder"),
+                                                 ("auc_type", "macro_ovr", "multinomial AUC"),
                                                  ("custom_metric_func", "f", "custom metrics"),
-                                                 ("balance_classes", True, "balanc")])
+                                                 ("categorical_encoding", "binary", "categorical encodings")])
 def test_later_features_raise_not_implemented(param, value, feature):
     df = _prostate()
     with pytest.raises(NotImplementedError, match=feature):
@@ -212,3 +212,59 @@ def test_booklet_trial_run_small():
     err = m.model_performance(valid=True).classification_error()
     assert err < 0.2
     assert m.predict(test).shape == (2000, 11)
+
+
+def test_initial_weights_pretrained_autoencoder_and_checkpoint_export(tmp_path):
+    df = _prostate().drop(columns=["ID"])
+    x = [c for c in df.columns if c != "CAPSULE"]
+    base = DeepLearningEstimator(hidden=[6], epochs=1, seed=1, reproducible=True).train(y="CAPSULE",
+                                                                                       training_frame=df)
+    W = [base.weights(0), base.weights(1)]
+    B = [base.biases(0), base.biases(1)]
+    # epochs=0: the network is exactly the supplied one
+    m = DeepLearningEstimator(hidden=[6], epochs=0, seed=2, initial_weights=W, initial_biases=B)
+    m.train(y="CAPSULE", training_frame=df)
+    assert np.allclose(m.weights(0).to_numpy(), W[0].to_numpy()) and np.allclose(m.biases(1), B[1])
+    with pytest.raises(ValueError, match="initial_weights"):
+        DeepLearningEstimator(hidden=[6], epochs=1, initial_weights=[W[0]], initial_biases=[B[0]]).train(
+            y="CAPSULE", training_frame=df)
+    # a supervised model starts from an autoencoder's hidden layers
+    ae = DeepLearningEstimator(autoencoder=True, hidden=[5], epochs=2, seed=1, reproducible=True)
+    ae.train(x=x, training_frame=df)
+    sup = DeepLearningEstimator(hidden=[5], epochs=0, seed=3, pretrained_autoencoder=ae.model_id)
+    sup.train(x=x, y="CAPSULE", training_frame=df)
+    assert np.allclose(sup.weights(0).to_numpy(), ae.weights(0).to_numpy())
+    with pytest.raises(ValueError, match="hidden"):
+        DeepLearningEstimator(hidden=[7], epochs=1, pretrained_autoencoder=ae).train(x=x, y="CAPSULE",
+                                                                                    training_frame=df)
+    # export_checkpoints_dir writes a resumable model at every scoring
+    ck = tmp_path / "ck"
+    m1 = DeepLearningEstimator(hidden=[6], epochs=2, seed=1, reproducible=True, export_checkpoints_dir=str(ck),
+                               model_id="ck_model")
+    m1.train(y="CAPSULE", training_frame=df)
+    saved = daskdl.load_model(str(ck / "ck_model"))
+    assert saved._fit["result"].epochs >= 1
+    m2 = DeepLearningEstimator(hidden=[6], epochs=4, seed=1, reproducible=True, checkpoint=str(ck / "ck_model"))
+    m2.train(y="CAPSULE", training_frame=df)
+    assert m2._fit["result"].epochs >= 4
+
+
+def test_balance_classes_oversamples_the_minority_and_corrects_probabilities():
+    df = _prostate().drop(columns=["ID"])
+    # make class 1 rare
+    rare = pd.concat([df[df["CAPSULE"].astype(int) == 0], df[df["CAPSULE"].astype(int) == 1].head(30)])
+    m = DeepLearningEstimator(hidden=[8], epochs=3, seed=1, reproducible=True, balance_classes=True)
+    m.train(y="CAPSULE", training_frame=rare)
+    bal = m._fit["balance"]
+    assert bal["factors"][0] == pytest.approx(1.0) and bal["factors"][1] == pytest.approx(227 / 30)
+    # an epoch is the balanced row count
+    res = m._fit["result"]
+    assert res.n_rows == pytest.approx(2 * 227, abs=2)
+    p = m.predict(rare)
+    assert np.allclose(p[["p0", "p1"]].sum(axis=1), 1.0, atol=1e-5)
+    # the mean predicted p1 follows the training distribution, not the balanced one
+    assert p["p1"].mean() < 0.35
+    capped = DeepLearningEstimator(hidden=[8], epochs=1, seed=1, reproducible=True, balance_classes=True,
+                                   max_after_balance_size=1.1)
+    capped.train(y="CAPSULE", training_frame=rare)
+    assert capped._fit["balance"]["expanded"] == pytest.approx(1.1 * len(rare))

@@ -52,7 +52,7 @@ from .codes import (
     IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM,
     IP_HAS_MAXW2,
 )
-from .rowsgd import mix_seed, output_delta, output_loss
+from .rowsgd import mix_seed, output_delta, output_loss, update_bias
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy",
              fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -440,28 +440,8 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                         _manual_row(wrow, grow, Vl[rj], allw, l1, l2, rate, mu, momentum, nesterov)
                     if has_maxw2:
                         _max_w2(wrow, max_w2)
-                    b = bl[rj]
-                    gbj = gb[rj] + l1 * _sign(b) + l2 * b
-                    if adaptive:
-                        gm = g2sum * inv_fanin
-                        bn = rho * bbl[rj] + (F1 - rho) * gm
-                        bn = bn if bn > TINY else F0
-                        eta = np.sqrt((abl[rj] + eps) / (bn + eps))
-                        an = rho * abl[rj] + (F1 - rho) * eta * eta * gm
-                        bbl[rj] = bn
-                        abl[rj] = an if an > TINY else F0
-                        bl[rj] = b - eta * gbj
-                    elif momentum:
-                        v = vbl[rj]
-                        if nesterov:
-                            vn = mu * v - gbj
-                            bl[rj] = b + rate * vn
-                        else:
-                            vn = -rate * gbj
-                            bl[rj] = b + vn + mu * v
-                        vbl[rj] = vn
-                    else:
-                        bl[rj] = b - rate * gbj
+                    update_bias(bl, abl, bbl, vbl, rj, gb[rj], g2sum * inv_fanin, l1, l2, rho, eps, adaptive,
+                                momentum, nesterov, rate, mu)
             # delta of layer l-1 (rows of its weight matrix)
             if l > 1:
                 lp = l - 1

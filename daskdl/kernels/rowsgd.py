@@ -241,6 +241,33 @@ def _update_row_list(wrow, arow, brow, vrow, prev, idx, nidx, d, fast,
 
 
 @njit(inline="always", **_OPTS)
+def update_bias(bl, abl, bbl, vbl, rj, d, gm, l1, l2, rho, eps, adaptive, momentum, nesterov, rate, mu):
+    """Update bias ``rj`` with error ``d``; ADADELTA state driven by ``gm``, the unit's mean squared
+    weight gradient (H2O's bias rule, spec Q7)."""
+    b = bl[rj]
+    gb = d + l1 * _sign(b) + l2 * b
+    if adaptive:
+        bn = rho * bbl[rj] + (F1 - rho) * gm
+        bn = bn if bn > TINY else F0
+        eta = np.sqrt((abl[rj] + eps) / (bn + eps))
+        an = rho * abl[rj] + (F1 - rho) * eta * eta * gm
+        bbl[rj] = bn
+        abl[rj] = an if an > TINY else F0
+        bl[rj] = b - eta * gb
+    elif momentum:
+        v = vbl[rj]
+        if nesterov:
+            vn = mu * v - gb
+            bl[rj] = b + rate * vn
+        else:
+            vn = -rate * gb
+            bl[rj] = b + vn + mu * v
+        vbl[rj] = vn
+    else:
+        bl[rj] = b - rate * gb
+
+
+@njit(inline="always", **_OPTS)
 def _dot(a, b):
     s = F0
     for i in range(a.shape[0]):
@@ -483,29 +510,8 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                                     l1, l2, rho, eps, adaptive, rate, mu, momentum, nesterov)
             if has_maxw2:
                 _max_w2(wrow, n_prev, max_w2)
-            # bias
-            b = bl[rj]
-            gb = d + l1 * _sign(b) + l2 * b
-            if adaptive:
-                gm = g2sum * inv_fanin
-                bn = rho * bbl[rj] + (F1 - rho) * gm
-                bn = bn if bn > TINY else F0
-                eta = np.sqrt((abl[rj] + eps) / (bn + eps))
-                an = rho * abl[rj] + (F1 - rho) * eta * eta * gm
-                bbl[rj] = bn
-                abl[rj] = an if an > TINY else F0
-                bl[rj] = b - eta * gb
-            elif momentum:
-                v = vbl[rj]
-                if nesterov:
-                    vn = mu * v - gb
-                    bl[rj] = b + rate * vn
-                else:
-                    vn = -rate * gb
-                    bl[rj] = b + vn + mu * v
-                vbl[rj] = vn
-            else:
-                bl[rj] = b - rate * gb
+            update_bias(bl, abl, bbl, vbl, rj, d, g2sum * inv_fanin, l1, l2, rho, eps, adaptive, momentum,
+                        nesterov, rate, mu)
 
     # reset the sparse one-hot positions of the input vector for the next row
     for k in range(ncidx):

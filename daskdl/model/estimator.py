@@ -227,11 +227,20 @@ class DeepLearningEstimator:
             if res.stopping_rounds > 0 or res.max_runtime_secs > 0:
                 changes.update(stopping_rounds=0, epochs=cv.main_epochs)
             res = dataclasses.replace(res, **changes)
+        from ..train.driver import has_momentum, kernel_config, make_layout
+        from .init import initial_network
+
+        layout = make_layout(res, schema)
+        init_net = initial_network(parms, res, schema, layout, has_momentum(kernel_config(res, schema, layout)))
+        on_score = None
+        if parms.get("export_checkpoints_dir"):
+            on_score = _CheckpointWriter(self, res, schema, y, str(parms["export_checkpoints_dir"]))
+        balance = _class_balance(parms, schema, training_frame, y)
         result = fit(res, schema, training_frame, validation_frame, client=client, out_of_core=out_of_core,
-                     quiet=res.quiet_mode or not verbose)
+                     quiet=res.quiet_mode or not verbose, init_net=init_net, on_score=on_score, balance=balance)
         self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
                      "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y,
-                     "cv": cv}
+                     "cv": cv, "balance": balance}
         if cv is not None and not parms.get("keep_cross_validation_models", True):
             cv.models = None
         self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
@@ -286,7 +295,9 @@ class DeepLearningEstimator:
             t = m.find_threshold_by_max_metric("f1")
             if t is not None and np.isfinite(t):
                 thr = float(t)
+        bal = self._fit.get("balance")
         return {"schema": schema, "net": scoring, "columns": schema.prediction_columns(),
+                "correction": None if not bal else bal["correction"],
                 "hidden_dropout": r.hidden_dropout_ratios if r.dropout else None,
                 "identity_standardized": identity_standardized(r, schema), "threshold": thr}
 
@@ -636,35 +647,69 @@ class DeepLearningEstimator:
         return save_model(self, path=path, force=force)
 
 
-class _AnomalyFn:
+class _CheckpointWriter:
+    """Writes the model being trained to ``export_checkpoints_dir/<model_id>`` at every scoring
+    (the same format as :func:`daskdl.save_model`, so ``checkpoint=<that path>`` resumes it)."""
+
+    def __init__(self, model, res, schema, y, directory):
+        self.model, self.res, self.schema, self.y, self.dir = model, res, schema, y, directory
+
+    def __call__(self, result):
+        import copy as _copy
+        import os
+
+        from ..io.zarr_store import save_model
+
+        snap = DeepLearningEstimator.__new__(type(self.model))
+        object.__setattr__(snap, "_parms", dict(self.model._parms))
+        object.__setattr__(snap, "_id", self.model._id)
+        net = result.net.copy()
+        hist = _copy.copy(result.history)
+        hist.rows = [dict(r) for r in result.history.rows]
+        result = dataclasses.replace(result, net=net, history=hist)
+        fit_state = {"resolved": self.res, "schema": self.schema, "result": result, "net": net,
+                     "layout": result.layout, "x": list(self.schema.cat_cols) + list(self.schema.num_cols),
+                     "y": self.y, "cv": None, "varimp": None}
+        object.__setattr__(snap, "_fit", fit_state)
+        if self.res.variable_importances and not self.res.autoencoder:
+            fit_state["varimp"] = snap._compute_varimp()
+        os.makedirs(self.dir, exist_ok=True)
+        save_model(snap, path=self.dir, force=True)
+
+
+class _ColumnsFn:
+    """Per-partition scoring that returns named float columns on the partition's index."""
+
+    def __init__(self, cols):
+        self.cols = cols
+
+    def __call__(self, pdf, state):
+        idx = pdf.index
+        if len(pdf) == 0:
+            return pd.DataFrame({c: pd.Series([], dtype="float64") for c in self.cols}, index=idx[:0])
+        block = encode_partition(pdf, state["schema"], training=False, standardize_response=False,
+                                 row_major=False)
+        values = np.asarray(self.compute(block, state), dtype=np.float64)
+        return pd.DataFrame(values.reshape(len(pdf), -1), index=idx, columns=self.cols)
+
+
+class _AnomalyFn(_ColumnsFn):
     def __init__(self, per_feature, cols):
-        self.per_feature, self.cols = per_feature, cols
+        super().__init__(cols)
+        self.per_feature = per_feature
 
-    def __call__(self, pdf, state):
-        schema = state["schema"]
-        idx = pdf.index
-        if len(pdf) == 0:
-            return pd.DataFrame({c: pd.Series([], dtype="float64") for c in self.cols}, index=idx[:0])
-        block = encode_partition(pdf, schema, training=False, standardize_response=False, row_major=False)
-        err = reconstruction_error(state["net"], block, schema, per_feature=self.per_feature)
-        if self.per_feature:
-            return pd.DataFrame(err, index=idx, columns=self.cols)
-        return pd.DataFrame({self.cols[0]: err}, index=idx)
+    def compute(self, block, state):
+        return reconstruction_error(state["net"], block, state["schema"], per_feature=self.per_feature)
 
 
-class _DeepFeaturesFn:
+class _DeepFeaturesFn(_ColumnsFn):
     def __init__(self, layer, cols):
-        self.layer, self.cols = layer, cols
+        super().__init__(cols)
+        self.layer = layer
 
-    def __call__(self, pdf, state):
-        schema = state["schema"]
-        idx = pdf.index
-        if len(pdf) == 0:
-            return pd.DataFrame({c: pd.Series([], dtype="float64") for c in self.cols}, index=idx[:0])
-        block = encode_partition(pdf, schema, training=False, standardize_response=False, row_major=False)
-        a = forward(state["net"], block.xnum, block.xcat, schema.num_offset,
-                    hidden_dropout=state["hidden_dropout"], upto=self.layer + 1)
-        return pd.DataFrame(a.astype(np.float64), index=idx, columns=self.cols)
+    def compute(self, block, state):
+        return forward(state["net"], block.xnum, block.xcat, state["schema"].num_offset,
+                       hidden_dropout=state["hidden_dropout"], upto=self.layer + 1)
 
 
 class _PartialFn:
@@ -686,7 +731,8 @@ class _PartialFn:
         if len(pdf) == 0:
             pred = np.zeros((0, self.kw.get("n_classes", 1))) if self.kind != "regression" else np.zeros(0)
         else:
-            pred = output(state["net"], block, schema, state["hidden_dropout"], state["identity_standardized"])
+            pred = output(state["net"], block, schema, state["hidden_dropout"], state["identity_standardized"],
+                          correction=state.get("correction"))
         return partial_metrics(self.kind, block.y.astype(np.float64), np.asarray(pred, np.float64), block.w,
                                **self.kw)
 
@@ -697,6 +743,38 @@ def _with_fold_column(ignored, fold_column):
         return ignored
     ignored = list(ignored or [])
     return ignored if fold_column in ignored else ignored + [fold_column]
+
+
+def _class_balance(parms: dict, schema: FrameSchema, frame, y):
+    """balance_classes (spec 9.2): per-class sampling factors, the balanced row count and the
+    correction that maps predicted probabilities back to the training class distribution."""
+    if not parms.get("balance_classes") or not schema.classification:
+        return None
+    from ..frame.schema import _label
+
+    vc = frame[y].value_counts()
+    if hasattr(vc, "compute"):
+        vc = vc.compute()
+    by_label = {}
+    for k, v in vc.items():
+        by_label[_label(k)] = by_label.get(_label(k), 0) + int(v)
+    counts = np.array([by_label.get(c, 0) for c in schema.classes], dtype=np.float64)
+    n = counts.sum()
+    f = parms.get("class_sampling_factors")
+    if f is not None:
+        factors = np.asarray(f, dtype=np.float64)
+    else:  # minority classes oversampled up to the majority class
+        factors = counts.max() / np.maximum(counts, 1.0)
+    expanded = float((factors * counts).sum())
+    cap = float(parms.get("max_after_balance_size", 5.0)) * n
+    if expanded > cap:
+        factors = factors * (cap / expanded)
+        expanded = cap
+    prior = counts / max(n, 1.0)
+    balanced = factors * counts / max(expanded, 1e-300)
+    correction = np.where(balanced > 0, prior / np.where(balanced > 0, balanced, 1.0), 0.0)
+    return {"factors": factors, "expanded": expanded, "n": float(n), "correction": correction.tolist(),
+            "counts": counts.tolist()}
 
 
 def _for_validation(parms: dict) -> dict:

@@ -11,7 +11,8 @@ from ..kernels.codes import LOG_LINK
 from .network import Network, forward
 
 
-def output(net: Network, block: Block, schema: FrameSchema, hidden_dropout, identity_standardized: bool):
+def output(net: Network, block: Block, schema: FrameSchema, hidden_dropout, identity_standardized: bool,
+           correction=None):
     """Classification: (n, K) probabilities. Regression: (n,) prediction in response
     units. Autoencoder: (n, n_in) reconstruction in the normalized input space."""
     lay = net.layout
@@ -20,7 +21,12 @@ def output(net: Network, block: Block, schema: FrameSchema, hidden_dropout, iden
         offset = link_offset(block.offset, schema, identity_standardized)
     out = forward(net, block.xnum, block.xcat, schema.num_offset, hidden_dropout=hidden_dropout,
                   offset=offset)
-    if lay.autoencoder or lay.out_dist == 0:
+    if lay.autoencoder:
+        return out
+    if lay.out_dist == 0:
+        if correction is not None:  # balance_classes: back to the training class distribution (spec 9.2)
+            out = out * np.asarray(correction, np.float32)
+            out /= out.sum(axis=1, keepdims=True)
         return out
     f = out[:, 0].astype(np.float64)
     if lay.out_dist in LOG_LINK:
@@ -52,7 +58,8 @@ def predict_frame(pdf: pd.DataFrame, model_state: dict) -> pd.DataFrame:
     cols = model_state["columns"]
     if len(pdf) == 0:
         return empty_prediction(model_state, pdf.index)
-    out = output(net, block, schema, model_state["hidden_dropout"], model_state["identity_standardized"])
+    out = output(net, block, schema, model_state["hidden_dropout"], model_state["identity_standardized"],
+                 correction=model_state.get("correction"))
     if net.layout.autoencoder:
         recon = out.astype(np.float64)
         nn = schema.num_offset

@@ -87,9 +87,12 @@ def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelC
     hdrop = np.asarray(res.hidden_dropout_ratios if res.dropout else [0.0] * len(res.hidden), np.float32)
     if len(hdrop) == 0:
         hdrop = np.zeros(1, np.float32)
+    import os
+
     return KernelConfig(layout=layout, hdrop=hdrop, hp=hp, ip=ip, seed=int(res.seed) & 0x7FFFFFFFFFFFFFFF,
                         mini_batch_size=int(res.mini_batch_size), reproducible=bool(res.reproducible),
-                        shuffle=bool(res.shuffle_training_data))
+                        shuffle=bool(res.shuffle_training_data),
+                        sum_workers=os.environ.get("DASKDL_WORKER_COMBINE", "average") == "sum")
 
 
 def has_momentum(cfg: KernelConfig) -> bool:
@@ -156,8 +159,9 @@ class Scored:
 
 class Scorer:
     def __init__(self, schema: FrameSchema, res: Resolved, layout: Layout, train_block: Block,
-                 valid_block: Block | None):
+                 valid_block: Block | None, correction=None):
         self.schema, self.res, self.layout = schema, res, layout
+        self.correction = correction
         self.kind = metric_kind(res)
         self.train_block = train_block
         self.valid_block = valid_block
@@ -171,7 +175,7 @@ class Scorer:
         if self.kind == "autoencoder":
             err = reconstruction_error(net, block, s)
             return compute_metrics("autoencoder", None, err, block.w, description=description)
-        pred = output(net, block, s, self.hidden_dropout, self.idstd)
+        pred = output(net, block, s, self.hidden_dropout, self.idstd, correction=self.correction)
         if self.kind == "regression":
             return compute_metrics("regression", block.y.astype(np.float64), pred, block.w,
                                    distribution=r.distribution, tweedie_power=r.tweedie_power,
@@ -299,6 +303,7 @@ class Trainer:
         self.retries = 0
         self.last_good = None
         self.out_of_core = False
+        self.row_scale = 1.0  # balanced rows per training row (balance_classes)
 
     # -- data placement -------------------------------------------------------------------
     def place(self, frame, out_of_core=None):
@@ -389,7 +394,7 @@ class Trainer:
     # -- one iteration ----------------------------------------------------------------------
     def iterate(self, model, it: int, rows_global: int, samples_before: float, weighted: bool):
         """Returns (model handle, rows processed, loss sum); the client keeps a copy of the model."""
-        n = max(self.n_rows, 1)
+        n = max(self.n_rows * self.row_scale, 1)
         frac = rows_global / n
         if self.client is None:
             net, rows, loss = train_pass(model, self.local, self.cfg, it, frac, samples_before, weighted)
@@ -443,7 +448,8 @@ class Trainer:
             while len(results) > 1:  # tree reduce, 8 at a time; divide once at the root
                 results = [client.submit(combine_models, *results[i:i + 8], pure=False)
                            for i in range(0, len(results), 8)]
-            merged = client.submit(finalize_models, results[0], pure=False)
+            merged = client.submit(finalize_models, results[0], model if self.cfg.sum_workers else None,
+                                   pure=False)
         out = merged.result()
         net, rows, loss = out[0], out[1], out[2]
         if net is None or rows == 0:
@@ -474,7 +480,8 @@ def _identity(x):
 
 
 def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=None, init_net: Network = None,
-        quiet: bool = True, out_of_core=None, show_progress: bool = True, start=None) -> TrainResult:
+        quiet: bool = True, out_of_core=None, show_progress: bool = True, start=None,
+        on_score=None, balance=None) -> TrainResult:
     """Train; ``init_net`` and ``start=(samples, iterations, history_rows)`` continue a checkpoint."""
     t_start = time.time()
     layout = make_layout(res, schema)
@@ -485,7 +492,10 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
                          f"({schema.n_in} after one-hot expansion)")
     trainer = Trainer(res, schema, cfg, client)
     trainer.place(train_frame, out_of_core)
-    N = trainer.n_rows
+    if balance is not None:  # spec 9.2: the epoch is the balanced row count
+        cfg.class_factors = balance["factors"]
+        trainer.row_scale = balance["expanded"] / max(balance["n"], 1)
+    N = int(round(trainer.n_rows * trainer.row_scale))
     if N == 0:
         raise ValueError("no training rows left: every row has a missing response, a zero weight or (with "
                          "missing_values_handling='skip') a missing predictor")
@@ -497,7 +507,8 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
         valid_block = score_sample(valid_frame, schema, res.score_validation_samples, res.seed + 1, False)
         keep = ~np.isnan(valid_block.y) if kind != "autoencoder" else slice(None)
         valid_block = Block(*(getattr(valid_block, f)[keep] for f in Block._fields))
-    scorer = Scorer(schema, res, layout, score_train, valid_block)
+    scorer = Scorer(schema, res, layout, score_train, valid_block,
+                    correction=None if balance is None else balance["correction"])
 
     if init_net is None:
         net = Network(layout, momentum=has_momentum(cfg))
@@ -574,6 +585,10 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
             history.add(duration=time.time() - t_start, speed=speed, epochs=samples / N, iterations=it,
                         samples=samples, scored=scored)
             progress.update(samples / N, speed, _short_metric(scored, best_name))
+            if on_score is not None:  # e.g. export_checkpoints_dir: a resumable model at every scoring
+                on_score(TrainResult(net=cur, layout=layout, history=history, train_metrics=scored.train,
+                                     valid_metrics=scored.valid, epochs=samples / N, iterations=it, samples=samples,
+                                     train_seconds=time.time() - t_train0, n_rows=N, stopped_reason="checkpoint"))
             if not quiet:
                 print(_progress_line(history.rows[-1], kind))
             # best model

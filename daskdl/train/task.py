@@ -36,6 +36,8 @@ class KernelConfig:
     # per epoch as one thread; shared-weight HOGWILD! ran 22k); 0: shared-weight HOGWILD!
     sync_rows: int = 1000
     n_threads: int = 0  # 0: the worker's threads
+    class_factors: np.ndarray | None = None  # balance_classes: per-class sampling factors (spec 9.2)
+    sum_workers: bool = False  # across workers: False = H2O's plain average; True = summed changes
 
 
 def concat_blocks(*blocks: Block) -> Block:
@@ -96,6 +98,18 @@ def sample_order(n: int, fraction: float, weights: np.ndarray | None, rng: np.ra
     return np.concatenate(parts).astype(np.int64)
 
 
+def balanced_order(y: np.ndarray, factors: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Class balancing (spec 9.2): each row of class k appears floor(s_k) + Bernoulli(frac(s_k))
+    times in the balanced rows, which are shuffled; ``fraction`` of them is visited."""
+    s = factors[y.astype(np.int64)]
+    reps = np.floor(s).astype(np.int64) + (rng.random(len(y)) < (s - np.floor(s)))
+    idx = np.repeat(np.arange(len(y), dtype=np.int64), reps)
+    if len(idx) == 0:
+        return idx
+    sub = sample_order(len(idx), fraction, None, rng, True)
+    return idx[sub]
+
+
 def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig, samples_before: float,
                stream: int, n_threads: int) -> float:
     """One pass of the training kernel over ``order`` (in place on ``net``)."""
@@ -128,7 +142,10 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
     if n == 0:
         return None, 0, 0.0
     rng = np.random.default_rng([cfg.seed & 0xFFFFFFFFFFFFFFFF, iteration, part])
-    order = sample_order(n, fraction, block.w if weighted else None, rng, cfg.shuffle)
+    if cfg.class_factors is not None:
+        order = balanced_order(block.y, cfg.class_factors, fraction, rng)
+    else:
+        order = sample_order(n, fraction, block.w if weighted else None, rng, cfg.shuffle)
     out = net.copy()
     if len(order) == 0:
         return None, 0, 0.0
@@ -178,15 +195,25 @@ def combine_models(*items):
     return ("sum", acc, rows, loss, count)
 
 
-def finalize_models(partial):
-    """Divide a combined partial sum by its model count: ``(net, rows, loss)``."""
+def finalize_models(partial, base=None):
+    """Finish a combined partial sum: ``(net, rows, loss)``.
+
+    Without ``base``: the plain average of the models (H2O). With ``base`` (the model every
+    worker started from): the weights and biases become ``base + sum_i (net_i - base)``, so every
+    worker's progress is kept, and the optimizer state is averaged."""
     _, net, rows, loss, count = partial
     if net is None or count == 0:
         return None, rows, loss
+    if isinstance(base, tuple):
+        base = base[0]
     if count > 1:
         k = np.float32(count)
         for a in Network.ARRAYS:
-            getattr(net, a)[...] /= k
+            arr = getattr(net, a)
+            if base is not None and a in ("W", "B"):
+                arr -= (k - np.float32(1.0)) * getattr(base, a)
+            else:
+                arr /= k
     return net, rows, loss
 
 
