@@ -73,7 +73,7 @@ def test_command_line_scheduler_and_workers(tmp_path):
 
 
 def test_dask_jobqueue_cluster(tmp_path):
-    jq = pytest.importorskip("dask_jobqueue", reason="dask-jobqueue is not installed")
+    jq = pytest.importorskip("dask_jobqueue.local", reason="dask-jobqueue is not installed")
     from distributed import Client
 
     with jq.LocalCluster(cores=1, processes=1, memory="2GB", local_directory=str(tmp_path),

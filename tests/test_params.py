@@ -396,9 +396,10 @@ def test_not_yet_raises_not_implemented(name):
     assert name in str(ei.value) and NOT_YET[name] in str(ei.value)
 
 
-def test_not_yet_with_array_value():
-    with pytest.raises(NotImplementedError, match="class_sampling_factors"):
-        clf(balance_classes=True, class_sampling_factors=np.array([1.0, 3.0]))
+def test_array_values_are_accepted():
+    clf(balance_classes=True, class_sampling_factors=np.array([1.0, 3.0]))
+    with pytest.raises(ValueError, match="class_sampling_factors"):
+        clf(balance_classes=True, class_sampling_factors=np.array([1.0, 3.0, 2.0]))
 
 
 def test_not_yet_defaults_and_allowed_values_pass():
