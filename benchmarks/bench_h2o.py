@@ -365,13 +365,11 @@ def run_daskdl(case: str) -> dict:
         try:
             t0 = time.perf_counter()
             nparts = max(1, NTHREADS)
-            train = dd.from_pandas(d["train"], npartitions=nparts)
-            test = dd.from_pandas(d["test"], npartitions=nparts)
-            facs = [f for f in d["factors"] if f in train.columns]
-            train = daskdl.asfactor(train, facs)
-            test = daskdl.asfactor(test, facs)
-            # like H2O's import, the frames are parsed into cluster memory before training
-            train, test = client.persist([train, test])
+            facs = [f for f in d["factors"] if f in d["train"].columns]
+            # factors are declared on the local frames (daskdl.asfactor), then the frames are loaded
+            # into cluster memory before training, as H2O's import parses them into its cluster
+            train = dd.from_pandas(daskdl.asfactor(d["train"], facs), npartitions=nparts).persist()
+            test = dd.from_pandas(daskdl.asfactor(d["test"], facs), npartitions=nparts).persist()
             from distributed import wait
 
             wait([train, test])
