@@ -150,7 +150,7 @@ def run_outofcore(a):
         frame = daskdl.import_file(str(tmp / "big.parquet"))
         frame["late"] = frame["late"].astype("category")
         n_rows = int(frame.shape[0].compute())
-        in_memory = n_rows * (4 * 8 + 8) * 2  # float64 in pandas, ~8 columns, plus the encoded copy
+        in_memory = int(frame.memory_usage(deep=True, index=True).sum().compute())  # the data as pandas
         stop, rss = threading.Event(), []
         th = threading.Thread(target=_rss_sampler, args=(client, stop, rss), daemon=True)
         th.start()

@@ -92,7 +92,7 @@ def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelC
     return KernelConfig(layout=layout, hdrop=hdrop, hp=hp, ip=ip, seed=int(res.seed) & 0x7FFFFFFFFFFFFFFF,
                         mini_batch_size=int(res.mini_batch_size), reproducible=bool(res.reproducible),
                         shuffle=bool(res.shuffle_training_data),
-                        sum_workers=os.environ.get("DASKDL_WORKER_COMBINE", "average") == "sum")
+                        sum_workers=os.environ.get("DASKDL_WORKER_COMBINE", "sum") == "sum")
 
 
 def has_momentum(cfg: KernelConfig) -> bool:
@@ -448,8 +448,10 @@ class Trainer:
             while len(results) > 1:  # tree reduce, 8 at a time; divide once at the root
                 results = [client.submit(combine_models, *results[i:i + 8], pure=False)
                            for i in range(0, len(results), 8)]
-            merged = client.submit(finalize_models, results[0], model if self.cfg.sum_workers else None,
-                                   pure=False)
+            # summed changes keep every worker's progress; they are used while each worker makes at
+            # most one pass over its own rows per iteration, else the plain average (H2O)
+            base = model if (self.cfg.sum_workers and frac <= 1.0 and not self.out_of_core) else None
+            merged = client.submit(finalize_models, results[0], base, pure=False)
         out = merged.result()
         net, rows, loss = out[0], out[1], out[2]
         if net is None or rows == 0:
