@@ -144,6 +144,7 @@ def run_outofcore(a):
     big = dd.concat(parts).repartition(npartitions=12 * a.copies)
     with dask.config.set(scheduler="threads"):
         big.to_parquet(tmp / "big.parquet")
+    failed = []
     size = sum(f.stat().st_size for f in (tmp / "big.parquet").rglob("*.parquet"))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=limit,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
@@ -155,7 +156,8 @@ def run_outofcore(a):
         th = threading.Thread(target=_rss_sampler, args=(client, stop, rss), daemon=True)
         th.start()
         m = daskdl.DeepLearningEstimator(hidden=[32], epochs=a.epochs, seed=1, quiet_mode=True,
-                                         score_training_samples=5000, mini_batch_size=a.mini_batch_size)
+                                         score_training_samples=5000, mini_batch_size=a.mini_batch_size,
+                                         stopping_rounds=0)
         t0 = time.time()
         m.train(y="late", training_frame=frame, out_of_core=True)
         wall = time.time() - t0
