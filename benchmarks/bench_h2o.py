@@ -58,8 +58,9 @@ CASES = {
         y="C785",
         factors=["C785"],
         params=dict(distribution="multinomial", activation="RectifierWithDropout",
-                    hidden=[200, 200, 200], input_dropout_ratio=0.2, l1=1e-5, epochs=10, mini_batch_size=16),
-        description="as mnist, with mini_batch_size=16 (daskdl only; H2O trains per row regardless)",
+                    hidden=[200, 200, 200], input_dropout_ratio=0.2, l1=1e-5, epochs=10,
+                    mini_batch_size=int(os.environ.get("DASKDL_BENCH_MINI_BATCH", "24"))),
+        description="as mnist, with mini_batch_size=24 (DASKDL_BENCH_MINI_BATCH; daskdl only: H2O trains per row)",
     ),
     # H2O's standard small binomial set. RACE, DPROS, DCAPS, GLEASON kept numeric as loaded.
     "prostate": dict(

@@ -196,6 +196,7 @@ _REJECTED: dict[str, dict[str, str]] = {
 #: (``name -> feature``). Remove an entry once the feature exists.
 NOT_YET: dict[str, str] = {
     "elastic_averaging": "elastic averaging",
+    "single_node_mode": "single-node mode (training on one worker of a multi-worker cluster)",
     "sparsity_beta": "sparse autoencoder",
     "average_activation": "sparse autoencoder",
     "custom_metric_func": "custom metrics",

@@ -369,6 +369,7 @@ _ALL_LATER_VALUES = {  # a non-default value for every parameter that was ever "
     "custom_metric_func": "python:metric",
     "auc_type": "macro_ovr",
     "categorical_encoding": "binary",
+    "single_node_mode": True,
 }
 _NOT_YET_VALUES = {k: v for k, v in _ALL_LATER_VALUES.items() if k in NOT_YET}
 
