@@ -28,3 +28,22 @@ def client():
         finally:
             c.close()
             cluster.close()
+
+
+def prostate_frame():
+    """prostate.csv with CAPSULE, RACE, DPROS, DCAPS and GLEASON as categoricals."""
+    import pandas as pd
+
+    df = pd.read_csv(data_path("prostate.csv"))
+    for c in ["CAPSULE", "RACE", "DPROS", "DCAPS", "GLEASON"]:
+        df[c] = df[c].astype("category")
+    return df
+
+
+def ecg_frame(name):
+    """An ECG file (no header) with H2O's column names C1..C210."""
+    import pandas as pd
+
+    df = pd.read_csv(data_path(name), header=None)
+    df.columns = [f"C{i + 1}" for i in range(df.shape[1])]
+    return df

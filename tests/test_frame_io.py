@@ -1,25 +1,16 @@
 """Reading frames (CSV / gz / Parquet / Zarr), split_frame and asfactor."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import data_path
 import dask.dataframe as dd
 
 from daskdl.frame import asfactor, import_file, split_frame
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data")
-
-
-def data_file(name: str) -> Path:
-    p = DATA / name
-    if not p.exists():
-        pytest.skip(f"real data file {name} is not available under {DATA}")
-    return p
+data_file = data_path  # the shared data sets (skips with the reason when absent)
 
 
 # ----------------------------------------------------------------------------------------------- CSV

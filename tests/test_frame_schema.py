@@ -2,27 +2,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import data_path
 import dask.dataframe as dd
 
 from daskdl.frame import FrameSchema, asfactor, encode_dense, encode_partition, import_file
 from daskdl.frame.schema import murmur2_slots
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-if not DATA.is_dir():
-    DATA = Path("/work/shared/data")
+data_file = data_path  # the shared data sets (skips with the reason when absent)
 FACTORS = ["RACE", "DPROS", "DCAPS", "GLEASON"]
-
-
-def data_file(name: str) -> Path:
-    p = DATA / name
-    if not p.exists():
-        pytest.skip(f"real data file {name} is not available under {DATA}")
-    return p
 
 
 @pytest.fixture(scope="module")

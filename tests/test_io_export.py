@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import daskdl
-from conftest import data_path
+from conftest import data_path, ecg_frame, prostate_frame
 from daskdl.io import export_onnx, export_python, onnx_input
 
 PROSTATE_X = ["AGE", "RACE", "DPROS", "DCAPS", "PSA", "VOL", "GLEASON"]
@@ -24,17 +24,8 @@ def _import(path):
     return mod
 
 
-def prostate():
-    df = pd.read_csv(data_path("prostate.csv"))
-    for c in ["CAPSULE", "RACE", "DPROS", "DCAPS", "GLEASON"]:
-        df[c] = df[c].astype("category")
-    return df
-
-
-def ecg(name):
-    df = pd.read_csv(data_path(name), header=None)
-    df.columns = [f"C{i + 1}" for i in range(df.shape[1])]
-    return df
+prostate = prostate_frame
+ecg = ecg_frame
 
 
 @pytest.fixture(scope="module")

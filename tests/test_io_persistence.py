@@ -14,23 +14,14 @@ import pytest
 import daskdl
 from daskdl.io import load_model, save_model
 from daskdl.io.zarr_store import _sha256
-from conftest import data_path
+from conftest import data_path, ecg_frame, prostate_frame
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROSTATE_X = ["AGE", "RACE", "DPROS", "DCAPS", "PSA", "VOL", "GLEASON"]
 
 
-def prostate():
-    df = pd.read_csv(data_path("prostate.csv"))
-    for c in ["CAPSULE", "RACE", "DPROS", "DCAPS", "GLEASON"]:
-        df[c] = df[c].astype("category")
-    return df
-
-
-def ecg(name):
-    df = pd.read_csv(data_path(name), header=None)
-    df.columns = [f"C{i + 1}" for i in range(df.shape[1])]
-    return df
+prostate = prostate_frame
+ecg = ecg_frame
 
 
 def iris():

@@ -1,9 +1,9 @@
 """Mini-batch kernel: equivalence with the per-row kernel at batch size 1, one batch
 step against a float64 NumPy reference, learning on real data, determinism."""
-import os
 
 import numpy as np
 import pytest
+from conftest import data_path
 
 from daskdl.kernels import minibatch, rowsgd
 from daskdl.kernels.codes import (
@@ -15,7 +15,6 @@ from daskdl.kernels.codes import (
 )
 from daskdl.model.network import Layout, Network, forward
 
-DIGITS = "/work/shared/data/sklearn_digits.csv.gz"
 
 
 def _params(act, dist, adaptive=True, fast=True, l1=1e-4, l2=1e-4, momentum=False, nesterov=True,
@@ -200,10 +199,8 @@ def test_one_batch_step_matches_float64_reference(fast):
 
 
 def _digits():
-    if not os.path.exists(DIGITS):
-        pytest.skip(f"real data set {DIGITS} is not available")
     import pandas as pd
-    df = pd.read_csv(DIGITS)
+    df = pd.read_csv(data_path("sklearn_digits.csv.gz"))
     X = df.drop(columns="target").to_numpy(np.float64)
     y = df["target"].to_numpy()
     X = X[:, X.max(0) != X.min(0)]

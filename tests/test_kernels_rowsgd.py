@@ -7,6 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import data_path
 
 from daskdl.kernels import rowsgd
 from daskdl.kernels.codes import (
@@ -22,7 +23,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference import Config, Net, expand_input, frozen_error_loss, output_error, forward, row_loss
 import reference as ref
 
-DATA = "/work/shared/data"
 
 N_NUM = 5
 CAT_LEVELS = (3, 4)
@@ -429,11 +429,8 @@ def test_input_dropout_autoencoder_denoises():
 # ---------------------------------------------------------------- real data
 
 def test_iris_rows_match_reference():
-    path = os.path.join(DATA, "iris.csv")
-    if not os.path.exists(path):
-        pytest.skip(f"{path} not available")
     import pandas as pd
-    df = pd.read_csv(path)
+    df = pd.read_csv(data_path("iris.csv"))
     num = df.select_dtypes("number")
     X = ((num - num.mean()) / num.std()).to_numpy(np.float32)
     species = pd.factorize(df.iloc[:, -1])[0]

@@ -1,10 +1,10 @@
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import data_path
 from sklearn import metrics as skm
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.preprocessing import StandardScaler
@@ -20,14 +20,7 @@ from daskdl.metrics import (
     partial_metrics,
 )
 
-DATA = Path("/work/shared/data")
-
-
-def _need(name):
-    p = DATA / name
-    if not p.exists():
-        pytest.skip(f"real data file {p} is not available")
-    return p
+_need = data_path  # the shared data sets (skips with the reason when absent)
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
 import inspect
 import math
-import os
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import data_path
 
 from daskdl.params import (
     CHECKPOINT_IRRELEVANT,
@@ -20,9 +20,6 @@ from daskdl.params import (
     validate,
 )
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-if not os.path.isdir(DATA):
-    DATA = "/work/shared/data"
 
 
 def mk(**overrides):
@@ -439,10 +436,7 @@ def test_mini_batch_size_is_kept():
 
 # ---------------------------------------------------------------- real data
 def _read(name, **kw):
-    path = os.path.join(DATA, name)
-    if not os.path.exists(path):
-        pytest.skip(f"{path} not present; real-data check needs the shared dataset")
-    return pd.read_csv(path, **kw)
+    return pd.read_csv(data_path(name), **kw)
 
 
 def test_real_iris_multinomial():
