@@ -52,7 +52,7 @@ from .codes import (
     IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM,
     IP_HAS_MAXW2,
 )
-from .rowsgd import mix_seed, output_delta, output_loss, update_bias
+from .rowsgd import ada_step, mix_seed, output_delta, output_loss, update_bias
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy",
              fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -98,17 +98,8 @@ def _ada_row(wrow, grow, arow, brow, allw, l1, l2, rho, eps):
         w = wrow[i]
         g0 = grow[i]
         g = g0 + l1 * _sign(w) + l2 * w
-        g2 = g * g
-        bo = brow[i]
-        ao = arow[i]
-        bn = rho * bo + omr * g2
-        eta = np.sqrt((ao + eps) / (bn + eps))
-        an = rho * ao + omr * eta * eta * g2
         m = (g0 != F0) | allw
-        brow[i] = bn if m else bo
-        arow[i] = an if m else ao
-        wrow[i] = (w - eta * g) if m else w
-        g2sum += g2 if m else F0
+        g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
     return g2sum
 
 

@@ -117,6 +117,22 @@ def _sign(w):
 
 
 @njit(inline="always", **_OPTS)
+def ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps):
+    """One ADADELTA update of weight ``i`` with gradient ``g``, stored only where ``m`` (a
+    select, not a branch, so that loops calling it vectorize); returns g**2 where ``m``."""
+    g2 = g * g
+    bo = brow[i]
+    ao = arow[i]
+    bn = rho * bo + omr * g2
+    eta = np.sqrt((ao + eps) / (bn + eps))
+    an = rho * ao + omr * eta * eta * g2
+    brow[i] = bn if m else bo
+    arow[i] = an if m else ao
+    wrow[i] = (w - eta * g) if m else w
+    return g2 if m else F0
+
+
+@njit(inline="always", **_OPTS)
 def _ada_loop(wrow, arow, brow, prev, d, eprev, need_e, fast, l1, l2, rho, eps):
     """ADADELTA update of all of wrow; branch-free body so that it vectorizes.
 
@@ -132,33 +148,15 @@ def _ada_loop(wrow, arow, brow, prev, d, eprev, need_e, fast, l1, l2, rho, eps):
             a = prev[i]
             eprev[i] += d * w
             g = d * a + l1 * _sign(w) + l2 * w
-            g2 = g * g
-            bo = brow[i]
-            ao = arow[i]
-            bn = rho * bo + omr * g2
-            eta = np.sqrt((ao + eps) / (bn + eps))
-            an = rho * ao + omr * eta * eta * g2
             m = (a != F0) | allw
-            brow[i] = bn if m else bo
-            arow[i] = an if m else ao
-            wrow[i] = (w - eta * g) if m else w
-            g2sum += g2 if m else F0
+            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
     else:
         for i in range(n):
             w = wrow[i]
             a = prev[i]
             g = d * a + l1 * _sign(w) + l2 * w
-            g2 = g * g
-            bo = brow[i]
-            ao = arow[i]
-            bn = rho * bo + omr * g2
-            eta = np.sqrt((ao + eps) / (bn + eps))
-            an = rho * ao + omr * eta * eta * g2
             m = (a != F0) | allw
-            brow[i] = bn if m else bo
-            arow[i] = an if m else ao
-            wrow[i] = (w - eta * g) if m else w
-            g2sum += g2 if m else F0
+            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
     return g2sum
 
 
