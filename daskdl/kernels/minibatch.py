@@ -52,7 +52,7 @@ from .codes import (
     IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM,
     IP_HAS_MAXW2,
 )
-from .rowsgd import ada_step, mix_seed, output_delta, output_loss, update_bias
+from .rowsgd import ada_step, manual_step, mix_seed, output_delta, output_loss, update_bias
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy",
              fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -105,35 +105,10 @@ def _ada_row(wrow, grow, arow, brow, allw, l1, l2, rho, eps):
 
 @njit(inline="always", **_OPTS)
 def _manual_row(wrow, grow, vrow, allw, l1, l2, r, mu, momentum, nesterov):
-    n = wrow.shape[0]
-    if momentum:
-        if nesterov:
-            for i in range(n):
-                w = wrow[i]
-                g0 = grow[i]
-                g = g0 + l1 * _sign(w) + l2 * w
-                m = (g0 != F0) | allw
-                v = vrow[i]
-                vn = mu * v - g
-                vrow[i] = vn if m else v
-                wrow[i] = (w + r * vn) if m else w
-        else:
-            for i in range(n):
-                w = wrow[i]
-                g0 = grow[i]
-                g = g0 + l1 * _sign(w) + l2 * w
-                m = (g0 != F0) | allw
-                v = vrow[i]
-                vn = -r * g
-                vrow[i] = vn if m else v
-                wrow[i] = (w + vn + mu * v) if m else w
-    else:
-        for i in range(n):
-            w = wrow[i]
-            g0 = grow[i]
-            g = g0 + l1 * _sign(w) + l2 * w
-            m = (g0 != F0) | allw
-            wrow[i] = (w - r * g) if m else w
+    for i in range(wrow.shape[0]):
+        w = wrow[i]
+        g0 = grow[i]
+        manual_step(wrow, vrow, i, w, g0 + l1 * _sign(w) + l2 * w, (g0 != F0) | allw, r, mu, momentum, nesterov)
 
 
 @njit(inline="always", **_OPTS)

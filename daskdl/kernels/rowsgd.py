@@ -133,6 +133,24 @@ def ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps):
 
 
 @njit(inline="always", **_OPTS)
+def manual_step(wrow, vrow, i, w, g, m, r, mu, momentum, nesterov):
+    """One manual-rate update of weight ``i`` (plain, classical momentum or H2O's Nesterov
+    form, spec 4.3), stored only where ``m``."""
+    if momentum:
+        v = vrow[i]
+        if nesterov:
+            vn = mu * v - g
+            wn = w + r * vn
+        else:
+            vn = -r * g
+            wn = w + vn + mu * v
+        vrow[i] = vn if m else v
+        wrow[i] = wn if m else w
+    else:
+        wrow[i] = (w - r * g) if m else w
+
+
+@njit(inline="always", **_OPTS)
 def _ada_loop(wrow, arow, brow, prev, d, eprev, need_e, fast, l1, l2, rho, eps):
     """ADADELTA update of all of wrow; branch-free body so that it vectorizes.
 
@@ -175,28 +193,11 @@ def _update_row(wrow, arow, brow, vrow, prev, d, eprev, need_e, fast,
         for i in range(n):
             eprev[i] += d * wrow[i]
     allw = not fast
-    if momentum:
-        for i in range(n):
-            w = wrow[i]
-            a = prev[i]
-            g = d * a + l1 * _sign(w) + l2 * w
-            m = (a != F0) | allw
-            v = vrow[i]
-            if nesterov:
-                vn = mu * v - g
-                wn = w + r * vn
-            else:
-                vn = -r * g
-                wn = w + vn + mu * v
-            vrow[i] = vn if m else v
-            wrow[i] = wn if m else w
-    else:
-        for i in range(n):
-            w = wrow[i]
-            a = prev[i]
-            g = d * a + l1 * _sign(w) + l2 * w
-            m = (a != F0) | allw
-            wrow[i] = (w - r * g) if m else w
+    for i in range(n):
+        w = wrow[i]
+        a = prev[i]
+        manual_step(wrow, vrow, i, w, d * a + l1 * _sign(w) + l2 * w, (a != F0) | allw, r, mu, momentum,
+                    nesterov)
     return F0
 
 
