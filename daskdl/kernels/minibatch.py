@@ -52,7 +52,7 @@ from .codes import (
     IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM,
     IP_HAS_MAXW2,
 )
-from .rowsgd import ada_step, manual_step, mix_seed, output_delta, output_loss, update_bias
+from .rowsgd import ada_step, manual_step, max_w2_rescale, mix_seed, output_delta, output_loss, update_bias
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy",
              fastmath={"reassoc", "contract", "nsz", "arcp"})
@@ -109,18 +109,6 @@ def _manual_row(wrow, grow, vrow, allw, l1, l2, r, mu, momentum, nesterov):
         w = wrow[i]
         g0 = grow[i]
         manual_step(wrow, vrow, i, w, g0 + l1 * _sign(w) + l2 * w, (g0 != F0) | allw, r, mu, momentum, nesterov)
-
-
-@njit(inline="always", **_OPTS)
-def _max_w2(wrow, max_w2):
-    n = wrow.shape[0]
-    s = F0
-    for i in range(n):
-        s += wrow[i] * wrow[i]
-    if s > max_w2:
-        scale = np.float32(np.sqrt(max_w2 / s))
-        for i in range(n):
-            wrow[i] *= scale
 
 
 @njit(**_OPTS)
@@ -405,7 +393,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                         g2sum = F0
                         _manual_row(wrow, grow, Vl[rj], allw, l1, l2, rate, mu, momentum, nesterov)
                     if has_maxw2:
-                        _max_w2(wrow, max_w2)
+                        max_w2_rescale(wrow, max_w2)
                     update_bias(bl, abl, bbl, vbl, rj, gb[rj], g2sum * inv_fanin, l1, l2, rho, eps, adaptive,
                                 momentum, nesterov, rate, mu)
             # delta of layer l-1 (rows of its weight matrix)

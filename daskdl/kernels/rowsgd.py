@@ -275,7 +275,9 @@ def _dot(a, b):
 
 
 @njit(inline="always", **_OPTS)
-def _max_w2(wrow, n, max_w2):
+def max_w2_rescale(wrow, max_w2):
+    """Rescale a unit's incoming weights so that their squared norm is at most max_w2 (spec 4.4)."""
+    n = wrow.shape[0]
     s = F0
     for i in range(n):
         s += wrow[i] * wrow[i]
@@ -508,7 +510,7 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                 g2sum = _update_row(wrow, arow, brow, vrow, prev, d, eprev, need_e, fast,
                                     l1, l2, rho, eps, adaptive, rate, mu, momentum, nesterov)
             if has_maxw2:
-                _max_w2(wrow, n_prev, max_w2)
+                max_w2_rescale(wrow, max_w2)
             update_bias(bl, abl, bbl, vbl, rj, d, g2sum * inv_fanin, l1, l2, rho, eps, adaptive, momentum,
                         nesterov, rate, mu)
 
