@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..kernels.codes import MAXOUT, RECTIFIER, SOFTMAX, TANH, LOG_LINK
+from ..kernels.codes import MAXOUT, RECTIFIER, SOFTMAX, TANH
 
 
 @dataclass
@@ -218,7 +218,3 @@ def forward(net: Network, xnum, xcat, numoff: int, hidden_dropout=None, upto: in
         elif offset is not None:
             a = a + offset.reshape(-1, 1)
     return a
-
-
-def is_log_link(dist_code: int) -> bool:
-    return dist_code in LOG_LINK

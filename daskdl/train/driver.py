@@ -100,17 +100,6 @@ def has_momentum(cfg: KernelConfig) -> bool:
 
 
 # ------------------------------------------------------------------------------------- data
-@dataclass
-class LocalData:
-    """Encoded rows held by the client (score samples, in-process training)."""
-
-    block: Block
-
-    @property
-    def n(self) -> int:
-        return block_rows(self.block)
-
-
 def encode_frame(frame, schema: FrameSchema, *, training: bool, standardize_response: bool) -> Block:
     """Encode a whole (pandas or dask) frame into one block in this process."""
     import dask

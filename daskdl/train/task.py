@@ -221,19 +221,8 @@ def finalize_models(partial, base=None):
     return net, rows, loss
 
 
-def average_models(*results):
-    """Plain average of pass results: ``(net, rows, loss)``."""
-    return finalize_models(combine_models(*results))
-
-
 def cursor_of(result):
     return result[3]
-
-
-def weights_only(result):
-    """The (W, B) arrays of a pass result, for scoring on the client."""
-    net = result[0]
-    return None if net is None else (net.W, net.B)
 
 
 def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: KernelConfig, iteration: int,
