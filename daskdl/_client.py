@@ -65,4 +65,18 @@ def warm_up():
             *net.arrays(), hp, ip, 1, 0)
     rowsgd.train_serial(*args)
     rowsgd.train_copies(*args, 2, 2)
+    from .kernels.prep import standardize_columns
+
+    v = np.zeros(3, np.float32)
+    na = np.zeros((4, 3), bool, order="F")
+    for src in (np.zeros((4, 3), np.float32), np.zeros((4, 3), np.float32, order="F")):
+        for dst in (np.zeros((4, 3), np.float32), np.zeros((4, 3), np.float32, order="F")):
+            standardize_columns(src.T, dst.T, na.T, v, v, v)
+    # The compiled kernels and the libraries loaded so far live as long as the process: move
+    # them out of the collector's reach, so that full collections (which otherwise stall a
+    # task for ~70 ms on every few computations) only walk the objects made by later work.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     return True

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from daskdl.kernels.prep import standardize_columns
 from daskdl.frame.schema import FrameSchema, _label, factorize_labels, numeric_values
 
 __all__ = ["Block", "encode_partition", "encode_dense"]
@@ -51,28 +52,29 @@ def _plain_numeric(dt) -> bool:
     return isinstance(dt, np.dtype) and dt.kind in "fiu"
 
 
-def _numeric_block(pdf: pd.DataFrame, schema: FrameSchema, n: int):
+def _numeric_block(pdf: pd.DataFrame, schema: FrameSchema, n: int, row_major: bool = True):
     """Transformed float32 numerics and their missing-value mask.
 
     Plain float/int columns are read in one vectorised copy; anything else
-    (text, categoricals, datetimes, absent columns) goes through ``numeric_values``."""
+    (text, categoricals, datetimes, absent columns) goes through ``numeric_values``.
+    Standardization and imputation run in one compiled pass."""
     cols = schema.num_cols
     p = len(cols)
     if p == 0:
         return np.empty((n, 0), np.float32), np.zeros((n, 0), bool)
     dtypes = dict(zip(pdf.columns, pdf.dtypes))
     fast = all(c in dtypes and _plain_numeric(dtypes[c]) for c in cols)
+    order = "C" if row_major else "F"
     if fast:
-        X = pdf[cols].to_numpy(dtype=np.float32, copy=True)
+        src = pdf[cols].to_numpy(dtype=np.float32)
+        X = np.empty((n, p), np.float32, order=order)
     else:
-        X = np.empty((n, p), dtype=np.float32)
+        src = X = np.empty((n, p), dtype=np.float32, order=order)
         for j, c in enumerate(cols):
             X[:, j] = numeric_values(pdf[c]) if c in pdf.columns else np.nan
-    na = ~np.isfinite(X)
-    X -= schema.normsub.astype(np.float32)
-    X *= schema.normmul.astype(np.float32)
-    if na.any():
-        X[na] = np.broadcast_to(np.asarray(schema.num_impute, np.float32), X.shape)[na]
+    na = np.empty((n, p), bool, order="F")
+    standardize_columns(src.T, X.T, na.T, np.asarray(schema.normsub, np.float32),
+                        np.asarray(schema.normmul, np.float32), np.asarray(schema.num_impute, np.float32))
     return X, na
 
 
@@ -122,7 +124,7 @@ def encode_partition(pdf: pd.DataFrame, schema: FrameSchema, *, training: bool,
         y = np.full(n, np.nan)
 
     # numerics
-    X, na_num = _numeric_block(pdf, schema, n)
+    X, na_num = _numeric_block(pdf, schema, n, row_major)
 
     # categoricals
     q = len(schema.cat_cols)

@@ -8,6 +8,9 @@ of unit ``r`` in row ``2 r + q``).  Biases are laid out the same way in ``B``.
 """
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -177,15 +180,57 @@ def first_layer(W1: np.ndarray, b1: np.ndarray, xnum: np.ndarray, xcat: np.ndarr
     return z
 
 
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+_MIN_ROWS_PER_THREAD = 2048
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
+                                       thread_name_prefix="daskdl-forward")
+        return _POOL
+
+
+def idle_threads() -> int:
+    """Threads a scoring call may use: on a Dask worker, this task's thread plus the worker's
+    threads that run no other task (Dask limits each worker's BLAS to one thread, so a lone
+    task on a many-thread worker would otherwise use one core); elsewhere 1 (numpy's BLAS is
+    threaded already)."""
+    try:
+        from distributed import get_worker
+
+        st = get_worker().state
+    except Exception:  # not on a worker
+        return 1
+    return max(1, int(st.nthreads) - len(st.executing) + 1)
+
+
 def forward(net: Network, xnum, xcat, numoff: int, hidden_dropout=None, upto: int | None = None,
-            offset=None):
+            offset=None, threads: int | None = None):
     """Test-time forward pass of encoded rows (float32, BLAS).
 
     Returns the output layer (softmax probabilities, link-space value for
     regression, reconstruction for autoencoders) or, with ``upto=k``, the
     activations of hidden layer ``k`` (1-based).  ``*WithDropout`` hidden
-    activations are scaled by ``1 - p`` (non-inverted dropout).
+    activations are scaled by ``1 - p`` (non-inverted dropout).  Row blocks
+    are scored concurrently on ``threads`` threads (default: ``idle_threads()``).
     """
+    n = xnum.shape[0]
+    k = idle_threads() if threads is None else max(1, int(threads))
+    k = min(k, n // _MIN_ROWS_PER_THREAD)
+    if k <= 1:
+        return _forward(net, xnum, xcat, numoff, hidden_dropout, upto, offset)
+    cuts = [n * i // k for i in range(k + 1)]
+    jobs = [_pool().submit(_forward, net, xnum[a:b], xcat[a:b], numoff, hidden_dropout, upto,
+                           None if offset is None else offset[a:b])
+            for a, b in zip(cuts[:-1], cuts[1:])]
+    return np.concatenate([j.result() for j in jobs], axis=0)
+
+
+def _forward(net: Network, xnum, xcat, numoff: int, hidden_dropout, upto, offset):
     lay = net.layout
     L = lay.n_layers
     stop = L if upto is None else upto
