@@ -197,8 +197,6 @@ _REJECTED: dict[str, dict[str, str]] = {
 NOT_YET: dict[str, str] = {
     "elastic_averaging": "elastic averaging",
     "single_node_mode": "single-node mode (training on one worker of a multi-worker cluster)",
-    "sparsity_beta": "sparse autoencoder",
-    "average_activation": "sparse autoencoder",
     "custom_metric_func": "custom metrics",
     "auc_type": "multinomial AUC",
     "categorical_encoding": "categorical encodings other than one_hot_internal",
@@ -353,6 +351,9 @@ class Resolved:
     quantile_alpha: float
     tweedie_power: float
     huber_alpha: float
+    # sparse autoencoder (defaults: fields added after format version 1 files were written)
+    sparsity_beta: float = 0.0
+    average_activation: float = 0.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -559,6 +560,14 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
     if autoencoder is False and n["sparsity_beta"]:
         pb.error(f"sparsity_beta is only used with autoencoder=True, got sparsity_beta="
                  f"{n['sparsity_beta']!r} with a supervised model")
+    if autoencoder and n["sparsity_beta"] and activation is not None and n["average_activation"] is not None:
+        rho = n["average_activation"]
+        if activation.startswith("tanh") and not -1.0 < rho < 1.0:
+            pb.error(f"average_activation must be in (-1, 1) for a sparse autoencoder with activation="
+                     f"{p['activation']!r}; got {rho!r}")
+        if activation.startswith("rectifier") and not rho > 0.0:
+            pb.error(f"average_activation must be > 0 for a sparse autoencoder with activation="
+                     f"{p['activation']!r} (sparsity_beta={n['sparsity_beta']!r}); got {rho!r}")
     if autoencoder and n["nfolds"]:
         pb.error("nfolds must be 0 with autoencoder=True (cross-validation needs a response)")
     if autoencoder and p["custom_metric_func"] is not None:
@@ -759,6 +768,8 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
         max_w2=n["max_w2"],
         initial_weight_distribution=e["initial_weight_distribution"],
         initial_weight_scale=n["initial_weight_scale"],
+        sparsity_beta=n["sparsity_beta"] if autoencoder else 0.0,
+        average_activation=n["average_activation"],
         epochs=n["epochs"],
         train_samples_per_iteration=tspi,
         target_ratio_comm_to_comp=n["target_ratio_comm_to_comp"],

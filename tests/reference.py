@@ -57,6 +57,12 @@ class Config:
     quantile_alpha: float = 0.5
     tweedie_power: float = 1.5
     huber_delta: float = 1.0
+    sparsity_beta: float = 0.0          # sparse autoencoder (spec 4.5)
+    average_activation: float = 0.0
+
+    @property
+    def sparse(self) -> bool:
+        return self.autoencoder and self.sparsity_beta > 0
 
     @property
     def softmax(self) -> bool:
@@ -81,6 +87,7 @@ class Net:
     Bb: list
     VW: list  # momentum of the weights
     Vb: list
+    Ra: list = None  # sparse autoencoder: running mean activation per hidden layer (index l)
 
     @property
     def n_layers(self) -> int:
@@ -96,11 +103,12 @@ class Net:
         def cp(lst):
             return [None if a is None else a.copy() for a in lst]
         return Net(list(self.units), self.activation, self.autoencoder, cp(self.W), cp(self.b),
-                   cp(self.AW), cp(self.BW), cp(self.Ab), cp(self.Bb), cp(self.VW), cp(self.Vb))
+                   cp(self.AW), cp(self.BW), cp(self.Ab), cp(self.Bb), cp(self.VW), cp(self.Vb),
+                   None if self.Ra is None else cp(self.Ra))
 
     # ---- conversion from / to the flat float32 buffers of daskdl.model.network ----
     @classmethod
-    def from_flat(cls, units, activation, autoencoder, W, B, Aw, Bw, Ab, Bb, Vw, Vb) -> "Net":
+    def from_flat(cls, units, activation, autoencoder, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra=None) -> "Net":
         units = [int(u) for u in units]
         net = cls(units, activation, autoencoder, *([[None] for _ in range(8)]))
         nw = nb = 0
@@ -118,12 +126,17 @@ class Net:
             net.VW.append(np.asarray(Vw[ws], np.float64).reshape(rows, cols).copy()
                           if Vw.shape[0] == W.shape[0] else np.zeros((rows, cols)))
             net.Vb.append(np.asarray(Vb[bs], np.float64).copy() if Vb.shape[0] == B.shape[0] else np.zeros(rows))
+        if Ra is not None and Ra.shape[0] == sum(units):
+            offs = np.concatenate([[0], np.cumsum(units)])
+            net.Ra = [np.asarray(Ra[offs[l]:offs[l + 1]], np.float64).copy() for l in range(len(units))]
         return net
 
     def flat(self, name: str) -> np.ndarray:
         """One of W, B, Aw, Bw, Ab, Bb, Vw, Vb as a flat float64 vector (kernel layout)."""
         lst = {"W": self.W, "B": self.b, "Aw": self.AW, "Bw": self.BW, "Ab": self.Ab, "Bb": self.Bb,
-               "Vw": self.VW, "Vb": self.Vb}[name]
+               "Vw": self.VW, "Vb": self.Vb, "Ra": self.Ra}[name]
+        if name == "Ra":  # activations of every layer, input and output included (kernel layout)
+            return np.concatenate([a.ravel() for a in lst])
         return np.concatenate([a.ravel() for a in lst[1:]])
 
 
@@ -357,13 +370,20 @@ def _update_unit(net: Net, cfg: Config, l: int, row: int, d: float, prev, r: flo
     gb = d + cfg.l1 * np.sign(b) + cfg.l2 * b
     if cfg.adaptive:
         g2mean = float((g[touched] ** 2).sum()) / prev.shape[0]  # Q7: weight gradients / full fan-in
-        A, B, step = _adadelta(cfg, net.Ab[l][row], net.Bb[l][row], math.sqrt(g2mean), gb)
+        A_old = net.Ab[l][row]
+        A, B, step = _adadelta(cfg, A_old, net.Bb[l][row], math.sqrt(g2mean), gb)
         net.Ab[l][row], net.Bb[l][row] = A, B
         net.b[l][row] = b - step
+        r_b = math.sqrt((A_old + cfg.epsilon) / (B + cfg.epsilon))  # the bias's ADADELTA step size
     elif cfg.has_momentum:
         net.b[l][row], net.Vb[l][row] = _momentum_step(cfg, b, net.Vb[l][row], gb, r, mu)
+        r_b = r
     else:
         net.b[l][row] = b - r * gb
+        r_b = r
+    if cfg.sparse and l < net.n_layers:  # spec 4.5: b -= r_b * beta * (mean activation - target)
+        unit = row // 2 if net.is_maxout(l) else row
+        net.b[l][row] -= r_b * cfg.sparsity_beta * (net.Ra[l][unit] - cfg.average_activation)
 
 
 def train_row(net: Net, cfg: Config, x, target, offset: float = 0.0, samples: float = 0.0,
@@ -381,6 +401,9 @@ def train_row(net: Net, cfg: Config, x, target, offset: float = 0.0, samples: fl
         target = x  # denoising: the target is the input before input dropout
     acts, wins = forward(net, x_in, hidden_keep)
     L = net.n_layers
+    if cfg.sparse:  # running mean activations, training passes only (Q10 fixed)
+        for l in range(1, L):
+            net.Ra[l] = 0.999 * net.Ra[l] + 0.001 * acts[l]
     err = output_error(cfg, acts[L], target, offset)
     loss = report_loss(cfg, acts[L], target, offset)
 

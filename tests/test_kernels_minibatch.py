@@ -309,3 +309,34 @@ def test_batch_one_equals_per_row_kernel_autoencoder(act):
     for name in Network.ARRAYS:
         np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-4, atol=2e-5, err_msg=name)
     assert np.abs(b.W - net.W).max() > 1e-3
+
+
+@pytest.mark.parametrize("act", [TANH, RECTIFIER])
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_sparse_autoencoder_batch_one_equals_per_row_kernel(act, adaptive):
+    from daskdl.kernels.codes import HP_AVG_ACTIVATION, HP_SPARSITY_BETA, IP_AUTOENCODER, IP_SPARSE
+
+    xnum, xcat, y, offs = _tiny_data(classes=0)
+    n_in = 5 + 4
+    lay = Layout(np.asarray([n_in, 7, 6, n_in]), act, GAUSSIAN, True)
+    net = Network(lay, sparse=True)
+    net.initialize("uniform_adaptive", 1.0, 3, False)
+    hp, ip = _params(act, GAUSSIAN, adaptive=adaptive, fast=True, numoff=5)
+    ip[IP_AUTOENCODER] = 1
+    ip[IP_SPARSE] = 1
+    hp[HP_SPARSITY_BETA], hp[HP_AVG_ACTIVATION] = 0.5, 0.05
+    hdrop = np.zeros(2, np.float32)
+    order = np.arange(len(y), dtype=np.int64)
+    a, b = net.copy(), net.copy()
+    common = (order, xnum, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff, hdrop)
+    la = rowsgd.train_serial(*common, *a.arrays(), hp, ip, 5, 0)
+    lb = minibatch.train_minibatch(*common, *b.arrays(), hp, ip, 5, 0, 1)
+    assert lb == pytest.approx(la, rel=1e-4)
+    for name in Network.ARRAYS:
+        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-4, atol=2e-5, err_msg=name)
+    assert np.abs(a.Ra[lay.aoff[1]:lay.aoff[3]]).max() > 0  # running activations were tracked
+    # a state array of the wrong size is refused instead of written out of bounds
+    c = net.copy()
+    c.Ra = np.zeros(1, np.float32)
+    with pytest.raises(ValueError, match="Ra"):
+        minibatch.train_minibatch(*common, *c.arrays(), hp, ip, 5, 0, 1)

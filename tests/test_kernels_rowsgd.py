@@ -15,7 +15,7 @@ from daskdl.kernels.codes import (
     HP_L1, HP_L2, HP_MAX_W2, HP_MOM_RAMP, HP_MOM_STABLE, HP_MOM_START, HP_QUANTILE_ALPHA, HP_RATE,
     HP_RATE_ANNEALING, HP_RATE_DECAY, HP_RHO, HP_SAMPLES, HP_SIZE, HP_TWEEDIE_POWER, IP_ACT,
     IP_ADAPTIVE, IP_AUTOENCODER, IP_DIST, IP_DROPOUT, IP_FAST_MODE, IP_HAS_MAXW2, IP_LOSS,
-    IP_MOMENTUM, IP_NESTEROV, IP_NUM_OFFSET, IP_SIZE,
+    IP_MOMENTUM, IP_NESTEROV, IP_NUM_OFFSET, IP_SIZE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION, IP_SPARSE,
 )
 from daskdl.model.network import Layout
 
@@ -30,7 +30,7 @@ NUMOFF = sum(CAT_LEVELS)  # one-hot block first, then the numerics
 N_IN = NUMOFF + N_NUM
 HIDDEN = (4, 3)
 N_CLASSES = 3
-ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb")
+ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb", "Ra")
 
 SUPERVISED = [("multinomial", "cross_entropy"), ("multinomial", "quadratic"), ("bernoulli", "cross_entropy"),
               ("gaussian", None), ("laplace", None), ("quantile", None), ("huber", None),
@@ -99,6 +99,8 @@ def make_state(lay, cfg, seed, fresh=False):
     else:
         s["Vw"] = np.zeros(1, np.float32)
         s["Vb"] = np.zeros(1, np.float32)
+    s["Ra"] = (rng.uniform(0, 0.5, int(lay.aoff[-1])).astype(np.float32) if cfg.sparse
+               else np.zeros(1, np.float32))
     return s
 
 
@@ -151,6 +153,8 @@ def kernel_vectors(cfg, samples=0.0, input_dropout=0.0, dropout=False):
     ip[IP_NUM_OFFSET] = NUMOFF
     ip[IP_MOMENTUM] = int(cfg.has_momentum)
     ip[IP_HAS_MAXW2] = int(math.isfinite(cfg.max_w2))
+    hp[HP_SPARSITY_BETA], hp[HP_AVG_ACTIVATION] = cfg.sparsity_beta, cfg.average_activation
+    ip[IP_SPARSE] = int(cfg.sparse)
     return hp, ip
 
 
@@ -188,7 +192,7 @@ def run_reference(lay, cfg, state, rows, data, samples=0.0, hidden_keeps=None, i
 
 
 def assert_state_close(lay, cfg, kstate, net, rtol=1e-5, what=""):
-    names = ARRAYS if cfg.has_momentum else ARRAYS[:6]
+    names = list(ARRAYS[:8] if cfg.has_momentum else ARRAYS[:6]) + (["Ra"] if cfg.sparse else [])
     for name in names:
         k = kstate[name].astype(np.float64)
         r = net.flat(name)
@@ -455,3 +459,30 @@ def test_iris_rows_match_reference():
     # and the model learned something on these rows: training accuracy over all rows
     acts = [forward(net, X[i].astype(np.float64))[0][-1].argmax() for i in range(len(X))]
     assert (np.array(acts) == species).mean() > 0.7  # chance is 1/3
+
+
+SPARSE_CASES = [(act, opt) for act in ("tanh", "rectifier") for opt in ("adadelta_fast", "nesterov", "plain")]
+
+
+@pytest.mark.parametrize("act,opt", SPARSE_CASES, ids=[f"{a}-{o}" for a, o in SPARSE_CASES])
+def test_sparse_autoencoder_matches_reference(act, opt):
+    """Spec 4.5: running mean activations and the bias pull toward average_activation."""
+    cfg = make_config(act, "gaussian", None, True, sparsity_beta=0.7, average_activation=0.1, **OPTIMIZERS[opt])
+    lay = make_layout(cfg)
+    seed = zlib.crc32(repr(("sparse", act, opt)).encode()) % 10_000
+    state = make_state(lay, cfg, seed)
+    data = make_rows(cfg, 6, seed)
+    for rows in ([1], [2, 0, 5]):
+        kstate, kloss = run_kernel(lay, cfg, state, rows, data, 2.0)
+        net, rloss = run_reference(lay, cfg, state, rows, data, 2.0)
+        assert_state_close(lay, cfg, kstate, net, what=f"rows {rows}")
+        assert kloss == pytest.approx(rloss, rel=1e-4, abs=1e-6)
+    # the sparsity term is what moved the hidden biases: without it they end elsewhere
+    dense = make_config(act, "gaussian", None, True, **OPTIMIZERS[opt])
+    dstate, _ = run_kernel(lay, dense, {**state, "Ra": np.zeros(1, np.float32)}, [2, 0, 5], data, 2.0)
+    hb = slice(0, int(lay.boff[len(HIDDEN)]))
+    assert not np.allclose(kstate["B"][hb], dstate["B"][hb])
+    # running activations moved and only on hidden units
+    moved = kstate["Ra"] != state["Ra"]
+    assert moved[lay.aoff[1]:lay.aoff[len(HIDDEN) + 1]].any()
+    assert not moved[:lay.aoff[1]].any() and not moved[lay.aoff[len(HIDDEN) + 1]:].any()

@@ -3,8 +3,9 @@
 Layout of a saved model directory ``<path>/<model_id>`` (a Zarr v3 group):
 
 * arrays ``net/W``, ``net/B`` (weights and biases), ``net/Aw``, ``net/Bw``, ``net/Ab``, ``net/Bb``
-  (ADADELTA state) and ``net/Vw``, ``net/Vb`` (momentum), all float32, needed to restart from a
-  checkpoint;
+  (ADADELTA state), ``net/Vw``, ``net/Vb`` (momentum) and ``net/Ra`` (running mean activations of a
+  sparse autoencoder; optional, absent in files written before it existed), all float32, needed to
+  restart from a checkpoint;
 * arrays ``schema/cat_offsets`` (int32), ``schema/normmul``, ``schema/normsub``, ``schema/num_means``,
   ``schema/num_impute`` (float64);
 * JSON attributes of the root group: ``format`` (``"daskdl-model"``), ``format_version`` (1),
@@ -31,7 +32,8 @@ import numpy as np
 FORMAT = "daskdl-model"
 FORMAT_VERSION = 1
 
-_NET_ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb")
+_NET_ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb", "Ra")
+_OPTIONAL_NET_ARRAYS = ("Ra",)
 _SCHEMA_ARRAYS = {"cat_offsets": np.int32, "normmul": np.float64, "normsub": np.float64,
                   "num_means": np.float64, "num_impute": np.float64}
 _TUPLE_FIELDS = ("hidden", "hidden_dropout_ratios", "ignored_columns")
@@ -296,6 +298,9 @@ def _load(p: Path):
     _need(not unknown, f"attribute 'params' has unknown parameter names {unknown}")
     rfields = {f.name for f in dataclasses.fields(Resolved)}
     rd = dict(a["resolved"])
+    for f in dataclasses.fields(Resolved):  # fields added later have defaults: older files lack them
+        if f.name not in rd and f.default is not dataclasses.MISSING:
+            rd[f.name] = f.default
     _need(set(rd) == rfields, f"attribute 'resolved' has missing keys {sorted(rfields - set(rd))} / unknown "
                               f"keys {sorted(set(rd) - rfields)}")
     for f in _TUPLE_FIELDS:
@@ -327,8 +332,11 @@ def _load(p: Path):
     net.layout = layout
     nw, nb = layout.n_weights, layout.n_biases
     sizes = {"W": (nw,), "B": (nb,), "Aw": (nw,), "Bw": (nw,), "Ab": (nb,), "Bb": (nb,), "Vw": (nw, 1),
-             "Vb": (nb, 1)}
+             "Vb": (nb, 1), "Ra": (int(layout.aoff[-1]), 1)}
     for name in _NET_ARRAYS:
+        if name in _OPTIONAL_NET_ARRAYS and f"net/{name}" not in checksums:
+            setattr(net, name, np.zeros(1, np.float32))
+            continue
         data = _read_array(root, f"net/{name}", np.float32, checksums)
         _need(data.shape[0] in sizes[name], f"array 'net/{name}' has {data.shape[0]} values; the layout "
                                             f"{list(layout.units)} needs {sizes[name][0]}")

@@ -56,7 +56,9 @@ HP_QUANTILE_ALPHA = 12
 HP_TWEEDIE_POWER = 13
 HP_SAMPLES = 14  # samples processed before this call (global), for rate annealing and momentum
 HP_HUBER_DELTA = 15
-HP_SIZE = 16
+HP_SPARSITY_BETA = 16  # sparse autoencoder (spec 4.5)
+HP_AVG_ACTIVATION = 17
+HP_SIZE = 18
 
 # indices into the int64 option vector ``ip``
 IP_ACT = 0
@@ -70,4 +72,5 @@ IP_AUTOENCODER = 7
 IP_NUM_OFFSET = 8
 IP_MOMENTUM = 9  # 1 when a momentum buffer exists (manual rate with momentum_start/stable != 0)
 IP_HAS_MAXW2 = 10
-IP_SIZE = 11
+IP_SPARSE = 11  # 1 for a sparse autoencoder: running mean activations drive the hidden biases
+IP_SIZE = 12

@@ -50,7 +50,7 @@ from .codes import (
     HP_MOM_START, HP_MOM_RAMP, HP_MOM_STABLE, HP_L1, HP_L2, HP_MAX_W2, HP_INPUT_DROPOUT,
     HP_QUANTILE_ALPHA, HP_TWEEDIE_POWER, HP_SAMPLES, HP_HUBER_DELTA, IP_ACT, IP_DIST, IP_LOSS,
     IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM,
-    IP_HAS_MAXW2,
+    IP_HAS_MAXW2, IP_SPARSE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION,
 )
 from .rowsgd import ada_step, manual_step, max_w2_rescale, mix_seed, output_delta, output_loss, update_bias
 
@@ -129,7 +129,7 @@ def _max_units(units, maxout):
 
 @njit(**_OPTS)
 def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                   W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size, samples0):
+                   W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size, samples0):
     """Train on ``order[lo:hi]`` in batches of ``batch_size`` rows; returns the loss sum."""
     L = units.shape[0] - 1
     actc = ip[IP_ACT]
@@ -149,6 +149,9 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
     l2 = np.float32(hp[HP_L2])
     max_w2 = np.float32(hp[HP_MAX_W2])
     p_in = np.float32(hp[HP_INPUT_DROPOUT])
+    sparse = ip[IP_SPARSE] != 0
+    beta = np.float32(hp[HP_SPARSITY_BETA])
+    avg_act = np.float32(hp[HP_AVG_ACTIVATION])
     alpha = hp[HP_QUANTILE_ALPHA]
     power = hp[HP_TWEEDIE_POWER]
     delta_h = hp[HP_HUBER_DELTA]
@@ -273,6 +276,12 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                         kp = np.int64(rb[j]) >= thr
                         kr[j] = np.uint8(kp)
                         cr[j] = cr[j] if kp else F0
+            if sparse and not is_out:  # running mean activation, row by row (spec 4.5)
+                ra = Ra[aoff[l]:aoff[l] + n_l]
+                for r in range(mb):
+                    cr = cur[r]
+                    for j in range(n_l):
+                        ra[j] = np.float32(0.999) * ra[j] + np.float32(0.001) * cr[j]
 
         # ---- output error (mean over the batch) ----
         n_out = units[L]
@@ -394,8 +403,10 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                         _manual_row(wrow, grow, Vl[rj], allw, l1, l2, rate, mu, momentum, nesterov)
                     if has_maxw2:
                         max_w2_rescale(wrow, max_w2)
-                    update_bias(bl, abl, bbl, vbl, rj, gb[rj], g2sum * inv_fanin, l1, l2, rho, eps, adaptive,
-                                momentum, nesterov, rate, mu)
+                    step = update_bias(bl, abl, bbl, vbl, rj, gb[rj], g2sum * inv_fanin, l1, l2, rho, eps,
+                                       adaptive, momentum, nesterov, rate, mu)
+                    if sparse and not is_out:
+                        bl[rj] -= step * beta * (Ra[aoff[l] + (rj // 2 if maxout else rj)] - avg_act)
             # delta of layer l-1 (rows of its weight matrix)
             if l > 1:
                 lp = l - 1
@@ -438,7 +449,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
 
 @njit(parallel=True, **_OPTS)
 def _train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size, n_threads):
+                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size, n_threads):
     n = order.shape[0]
     m = max(batch_size, 1)
     nb = (n + m - 1) // m
@@ -448,7 +459,7 @@ def _train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         hi = min(n, (nb * (t + 1) // n_threads) * m)
         if hi > lo:
             losses[t] = _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                       W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream * 1024 + t,
+                                       W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream * 1024 + t,
                                        batch_size, hp[HP_SAMPLES] + lo)
     return losses.sum()
 
@@ -462,7 +473,7 @@ def _check(name, a, dtype, ndim=None):
 
 
 def train_minibatch(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size, n_threads=1):
+                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size, n_threads=1):
     """Train on rows ``order`` in mini-batches of ``batch_size`` rows.
 
     Same arrays as ``rowsgd.train_serial`` (updated in place). ``n_threads=1``:
@@ -480,7 +491,7 @@ def train_minibatch(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     _check("xnum", xnum, np.float32, 2)
     _check("xcat", xcat, np.int32, 2)
     for name, a in (("y", y), ("offs", offs), ("hdrop", hdrop), ("W", W), ("B", B), ("Aw", Aw),
-                    ("Bw", Bw), ("Ab", Ab), ("Bb", Bb), ("Vw", Vw), ("Vb", Vb)):
+                    ("Bw", Bw), ("Ab", Ab), ("Bb", Bb), ("Vw", Vw), ("Vb", Vb), ("Ra", Ra)):
         _check(name, a, np.float32, 1)
     for name, a in (("units", units), ("woff", woff), ("boff", boff), ("aoff", aoff), ("ip", ip)):
         _check(name, a, np.int64, 1)
@@ -491,13 +502,16 @@ def train_minibatch(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     if int(ip[IP_NUM_OFFSET]) + xnum.shape[1] != int(units[0]):
         raise ValueError(f"train_minibatch: num_offset + numeric columns must equal the input width "
                          f"{int(units[0])}; got {int(ip[IP_NUM_OFFSET])} + {xnum.shape[1]}")
+    if ip[IP_SPARSE] != 0 and Ra.shape[0] != int(aoff[-1]):
+        raise ValueError(f"train_minibatch: a sparse autoencoder needs Ra with one entry per unit "
+                         f"({int(aoff[-1])}); got {Ra.shape[0]}")
     n_threads = min(n_threads, max(1, (order.shape[0] + batch_size - 1) // batch_size))
     # one BLAS thread per call: the matrices are small, and BLAS worker threads that spin while the
     # cores are shared (other processes, or the other kernel threads) slow the products down badly
     with threadpool_limits(limits=1, user_api="blas"):
         if n_threads == 1:
             return float(_train_batches(order, 0, order.shape[0], xnum, xcat, y, offs, units, woff, boff, aoff,
-                                        hdrop, W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size,
+                                        hdrop, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size,
                                         hp[HP_SAMPLES]))
         return float(_train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                     W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, batch_size, n_threads))
+                                     W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size, n_threads))

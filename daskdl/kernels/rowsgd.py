@@ -28,6 +28,7 @@ from .codes import (
     HP_MOM_RAMP, HP_MOM_STABLE, HP_L1, HP_L2, HP_MAX_W2, HP_INPUT_DROPOUT, HP_QUANTILE_ALPHA,
     HP_TWEEDIE_POWER, HP_SAMPLES, HP_HUBER_DELTA, IP_ACT, IP_DIST, IP_LOSS, IP_ADAPTIVE,
     IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM, IP_HAS_MAXW2,
+    IP_SPARSE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION,
 )
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy",
@@ -242,7 +243,8 @@ def _update_row_list(wrow, arow, brow, vrow, prev, idx, nidx, d, fast,
 @njit(inline="always", **_OPTS)
 def update_bias(bl, abl, bbl, vbl, rj, d, gm, l1, l2, rho, eps, adaptive, momentum, nesterov, rate, mu):
     """Update bias ``rj`` with error ``d``; ADADELTA state driven by ``gm``, the unit's mean squared
-    weight gradient (H2O's bias rule, spec Q7)."""
+    weight gradient (H2O's bias rule, spec Q7). Returns the step size used (ADADELTA's eta or the
+    manual rate)."""
     b = bl[rj]
     gb = d + l1 * _sign(b) + l2 * b
     if adaptive:
@@ -253,7 +255,8 @@ def update_bias(bl, abl, bbl, vbl, rj, d, gm, l1, l2, rho, eps, adaptive, moment
         bbl[rj] = bn
         abl[rj] = an if an > TINY else F0
         bl[rj] = b - eta * gb
-    elif momentum:
+        return eta
+    if momentum:
         v = vbl[rj]
         if nesterov:
             vn = mu * v - gb
@@ -264,6 +267,7 @@ def update_bias(bl, abl, bbl, vbl, rj, d, gm, l1, l2, rho, eps, adaptive, moment
         vbl[rj] = vn
     else:
         bl[rj] = b - rate * gb
+    return rate
 
 
 @njit(inline="always", **_OPTS)
@@ -289,7 +293,7 @@ def max_w2_rescale(wrow, max_w2):
 
 @njit(**_OPTS)
 def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-              W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip,
+              W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip,
               act, err, win, dropped, a0clean, cidx, rng, samples):
     """Train on row ``r``; returns the row's training loss.
 
@@ -315,6 +319,9 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     l2 = np.float32(hp[HP_L2])
     max_w2 = np.float32(hp[HP_MAX_W2])
     p_in = np.float32(hp[HP_INPUT_DROPOUT])
+    sparse = ip[IP_SPARSE] != 0
+    beta = np.float32(hp[HP_SPARSITY_BETA])
+    avg_act = np.float32(hp[HP_AVG_ACTIVATION])
     n_in = units[0]
     n_num = xnum.shape[1]
     n_cat = xcat.shape[1]
@@ -404,6 +411,10 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                     cur[j] = F1 - np.float32(2.0) / (F1 + np.exp(np.float32(2.0) * z))
                 else:
                     cur[j] = z if z > F0 else F0
+        if sparse and not is_out:  # running mean activation (training passes only: FIX of Q10)
+            ra = Ra[aoff[l]:aoff[l] + n_l]
+            for j in range(n_l):
+                ra[j] = np.float32(0.999) * ra[j] + np.float32(0.001) * cur[j]
 
     # ---- output error ----
     n_out = units[L]
@@ -511,8 +522,10 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                                     l1, l2, rho, eps, adaptive, rate, mu, momentum, nesterov)
             if has_maxw2:
                 max_w2_rescale(wrow, max_w2)
-            update_bias(bl, abl, bbl, vbl, rj, d, g2sum * inv_fanin, l1, l2, rho, eps, adaptive, momentum,
-                        nesterov, rate, mu)
+            step = update_bias(bl, abl, bbl, vbl, rj, d, g2sum * inv_fanin, l1, l2, rho, eps, adaptive,
+                               momentum, nesterov, rate, mu)
+            if sparse and not is_out:  # sparse autoencoder: pull the mean activation to the target
+                bl[rj] -= step * beta * (Ra[aoff[l] + j] - avg_act)
 
     # reset the sparse one-hot positions of the input vector for the next row
     for k in range(ncidx):
@@ -536,29 +549,29 @@ def _scratch(units, aoff, n_cat):
 
 @njit(**_OPTS)
 def _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, samples0):
+                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, samples0):
     act, err, win, dropped, a0clean, cidx = _scratch(units, aoff, xcat.shape[1])
     rng = np.empty(1, dtype=np.uint64)
     rng[0] = mix_seed(seed, stream, lo)
     loss = 0.0
     for k in range(lo, hi):
         loss += train_row(order[k], xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                          W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip,
+                          W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip,
                           act, err, win, dropped, a0clean, cidx, rng, samples0 + (k - lo))
     return loss
 
 
 @njit(**_OPTS)
 def train_serial(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream):
+                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream):
     """Train on rows ``order`` in sequence (one thread, reproducible). Returns the loss sum."""
     return _train_range(order, 0, order.shape[0], xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                        W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, hp[HP_SAMPLES])
+                        W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, hp[HP_SAMPLES])
 
 
 @njit(parallel=True, **_OPTS)
 def train_hogwild(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, n_threads):
+                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, n_threads):
     """Lock-free HOGWILD!: ``n_threads`` threads update the same arrays. Returns the loss sum."""
     n = order.shape[0]
     losses = np.zeros(n_threads)
@@ -566,7 +579,7 @@ def train_hogwild(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         lo = n * t // n_threads
         hi = n * (t + 1) // n_threads
         losses[t] = _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream * 1024 + t,
+                                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream * 1024 + t,
                                  hp[HP_SAMPLES] + lo)
     return losses.sum()
 
@@ -594,10 +607,11 @@ def _merge(shared, copies, n_threads, average):
 
 @njit(parallel=True, **_OPTS)
 def _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-           cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, W, B, Aw, Bw, Ab, Bb, Vw, Vb,
+           cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, cRa, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra,
            hp, ip, seed, stream, n_threads, losses, counts):
     n = order.shape[0]
     momentum = ip[IP_MOMENTUM] != 0
+    sparse = ip[IP_SPARSE] != 0
     for t in prange(n_threads):
         lo = min(n, base + t * sync_rows)
         hi = min(n, lo + sync_rows)
@@ -611,15 +625,17 @@ def _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff,
         if momentum:
             cVw[t, :] = Vw
             cVb[t, :] = Vb
+        if sparse:
+            cRa[t, :] = Ra
         if hi > lo:
             losses[t] += _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                      cW[t], cB[t], cAw[t], cBw[t], cAb[t], cBb[t], cVw[t], cVb[t],
+                                      cW[t], cB[t], cAw[t], cBw[t], cAb[t], cBb[t], cVw[t], cVb[t], cRa[t],
                                       hp, ip, seed, stream * 1048576 + base // max(sync_rows, 1) + t,
                                       hp[HP_SAMPLES] + lo)
 
 
 def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream, n_threads, sync_rows,
+                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, n_threads, sync_rows,
                  average_weights=False):
     """Private copy per thread, merged every ``sync_rows`` rows per thread.
 
@@ -629,7 +645,7 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     """
     if n_threads <= 1:
         return train_serial(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                            W, B, Aw, Bw, Ab, Bb, Vw, Vb, hp, ip, seed, stream)
+                            W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream)
     T = n_threads
     cW = np.empty((T, W.shape[0]), np.float32)
     cB = np.empty((T, B.shape[0]), np.float32)
@@ -639,6 +655,8 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     cBb = np.empty((T, Bb.shape[0]), np.float32)
     cVw = np.empty((T, Vw.shape[0]), np.float32)
     cVb = np.empty((T, Vb.shape[0]), np.float32)
+    cRa = np.empty((T, Ra.shape[0]), np.float32)
+    sparse = ip[IP_SPARSE] != 0
     losses = np.zeros(T)
     counts = np.zeros(T, np.int64)
     momentum = ip[IP_MOMENTUM] != 0
@@ -647,7 +665,7 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     base = 0
     while base < n:
         _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-               cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, W, B, Aw, Bw, Ab, Bb, Vw, Vb,
+               cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, cRa, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra,
                hp, ip, seed, stream, T, losses, counts)
         active = int((counts > 0).sum())
         if active == T:
@@ -660,6 +678,8 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
             if momentum:
                 _merge(Vw, cVw, T, True)
                 _merge(Vb, cVb, T, True)
+            if sparse:
+                _merge(Ra, cRa, T, True)
         else:
             _merge(W, cW[:active], active, average_weights)
             _merge(B, cB[:active], active, average_weights)
@@ -670,6 +690,8 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
             if momentum:
                 _merge(Vw, cVw[:active], active, True)
                 _merge(Vb, cVb[:active], active, True)
+            if sparse:
+                _merge(Ra, cRa[:active], active, True)
         done = int(counts.sum())
         hp[HP_SAMPLES] += done
         base += T * sync_rows

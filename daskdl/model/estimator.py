@@ -227,11 +227,12 @@ class DeepLearningEstimator:
             if res.stopping_rounds > 0 or res.max_runtime_secs > 0:
                 changes.update(stopping_rounds=0, epochs=cv.main_epochs)
             res = dataclasses.replace(res, **changes)
-        from ..train.driver import has_momentum, kernel_config, make_layout
+        from ..train.driver import has_momentum, is_sparse, kernel_config, make_layout
         from .init import initial_network
 
         layout = make_layout(res, schema)
-        init_net = initial_network(parms, res, schema, layout, has_momentum(kernel_config(res, schema, layout)))
+        kcfg = kernel_config(res, schema, layout)
+        init_net = initial_network(parms, res, schema, layout, has_momentum(kcfg), is_sparse(kcfg))
         on_score = None
         if parms.get("export_checkpoints_dir"):
             on_score = _CheckpointWriter(self, res, schema, y, str(parms["export_checkpoints_dir"]))

@@ -27,14 +27,14 @@ def _as_matrix(obj, name: str) -> np.ndarray:
     return arr
 
 
-def initial_network(parms: dict, res, schema, layout, momentum: bool) -> Network | None:
+def initial_network(parms: dict, res, schema, layout, momentum: bool, sparse: bool = False) -> Network | None:
     """The starting network when the user supplies weights or a pretrained autoencoder, else None."""
     pre = parms.get("pretrained_autoencoder")
     iw = parms.get("initial_weights")
     ib = parms.get("initial_biases")
     if pre is None and iw is None and ib is None:
         return None
-    net = Network(layout, momentum=momentum)
+    net = Network(layout, momentum=momentum, sparse=sparse)
     net.initialize(res.initial_weight_distribution, res.initial_weight_scale, res.seed, res.classification)
     L = layout.n_layers
     if pre is not None:

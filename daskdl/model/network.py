@@ -72,7 +72,7 @@ class Layout:
 class Network:
     """Parameters and optimizer state of one model (no client, pickles cleanly)."""
 
-    def __init__(self, layout: Layout, momentum: bool = False):
+    def __init__(self, layout: Layout, momentum: bool = False, sparse: bool = False):
         self.layout = layout
         nw, nb = layout.n_weights, layout.n_biases
         self.W = np.zeros(nw, np.float32)
@@ -83,8 +83,10 @@ class Network:
         self.Bb = np.zeros(nb, np.float32)
         self.Vw = np.zeros(nw if momentum else 1, np.float32)
         self.Vb = np.zeros(nb if momentum else 1, np.float32)
+        # sparse autoencoder: running mean activation of every unit (offsets ``layout.aoff``)
+        self.Ra = np.zeros(int(layout.aoff[-1]) if sparse else 1, np.float32)
 
-    ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb")
+    ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb", "Ra")
 
     @classmethod
     def from_arrays(cls, layout: Layout, W: np.ndarray, B: np.ndarray) -> "Network":
@@ -93,7 +95,7 @@ class Network:
         net.layout = layout
         net.W, net.B = W, B
         empty = np.zeros(1, np.float32)
-        net.Aw = net.Bw = net.Ab = net.Bb = net.Vw = net.Vb = empty
+        net.Aw = net.Bw = net.Ab = net.Bb = net.Vw = net.Vb = net.Ra = empty
         return net
 
     def arrays(self):

@@ -71,6 +71,8 @@ def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelC
     hp[codes.HP_QUANTILE_ALPHA] = res.quantile_alpha
     hp[codes.HP_TWEEDIE_POWER] = res.tweedie_power
     hp[codes.HP_HUBER_DELTA] = 1.0  # spec Q4: training Huber delta is 1 in standardized units
+    hp[codes.HP_SPARSITY_BETA] = res.sparsity_beta if res.autoencoder else 0.0
+    hp[codes.HP_AVG_ACTIVATION] = res.average_activation
     ip = np.zeros(codes.IP_SIZE, np.int64)
     ip[codes.IP_ACT] = layout.act
     ip[codes.IP_DIST] = layout.out_dist
@@ -84,6 +86,7 @@ def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelC
     momentum = (not res.adaptive_rate) and (res.momentum_start != 0 or res.momentum_stable != 0)
     ip[codes.IP_MOMENTUM] = int(momentum)
     ip[codes.IP_HAS_MAXW2] = int(res.max_w2 < 3.4028234e38)
+    ip[codes.IP_SPARSE] = int(bool(res.autoencoder) and res.sparsity_beta > 0)
     hdrop = np.asarray(res.hidden_dropout_ratios if res.dropout else [0.0] * len(res.hidden), np.float32)
     if len(hdrop) == 0:
         hdrop = np.zeros(1, np.float32)
@@ -97,6 +100,10 @@ def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelC
 
 def has_momentum(cfg: KernelConfig) -> bool:
     return bool(cfg.ip[codes.IP_MOMENTUM])
+
+
+def is_sparse(cfg: KernelConfig) -> bool:
+    return bool(cfg.ip[codes.IP_SPARSE])
 
 
 # ------------------------------------------------------------------------------------- data
@@ -502,7 +509,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
                     correction=None if balance is None else balance["correction"])
 
     if init_net is None:
-        net = Network(layout, momentum=has_momentum(cfg))
+        net = Network(layout, momentum=has_momentum(cfg), sparse=is_sparse(cfg))
         net.initialize(res.initial_weight_distribution, res.initial_weight_scale, res.seed, res.classification)
     else:
         net = init_net

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..frame.encode import Block
 from ..kernels import rowsgd
-from ..kernels.codes import HP_SAMPLES
+from ..kernels.codes import HP_SAMPLES, IP_SPARSE
 from ..model.network import Layout, Network
 
 _numba_lock = threading.Lock()
@@ -116,6 +116,8 @@ def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig,
     hp = cfg.hp.copy()
     hp[HP_SAMPLES] = samples_before
     lay = cfg.layout
+    if cfg.ip[IP_SPARSE] and net.Ra.shape[0] != int(lay.aoff[-1]):  # e.g. continued from a dense model
+        net.Ra = np.zeros(int(lay.aoff[-1]), np.float32)
     args = (order, block.xnum, block.xcat, block.y, block.offset, lay.units, lay.woff, lay.boff, lay.aoff,
             cfg.hdrop, *net.arrays(), hp, cfg.ip, cfg.seed, stream)
     if cfg.mini_batch_size > 1:
