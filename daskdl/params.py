@@ -196,15 +196,12 @@ _REJECTED: dict[str, dict[str, str]] = {
 #: (``name -> feature``). Remove an entry once the feature exists.
 NOT_YET: dict[str, str] = {
     "elastic_averaging": "elastic averaging",
-    "single_node_mode": "single-node mode (training on one worker of a multi-worker cluster)",
     "custom_metric_func": "custom metrics",
-    "auc_type": "multinomial AUC",
     "categorical_encoding": "categorical encodings other than one_hot_internal",
 }
 
 # For NOT_YET enum parameters: values (canonical) that are available now.
 _NOT_YET_OK_VALUES: dict[str, frozenset[str]] = {
-    "auc_type": frozenset({"auto", "none"}),
     "categorical_encoding": frozenset({"auto", "one_hot_internal", "enum", "one_hot_explicit"}),
 }
 
@@ -354,6 +351,7 @@ class Resolved:
     # sparse autoencoder (defaults: fields added after format version 1 files were written)
     sparsity_beta: float = 0.0
     average_activation: float = 0.0
+    auc_type: str = "auto"  # multinomial AUC: auto / none (not computed) or macro/weighted ovr/ovo
 
 
 # ----------------------------------------------------------------------------------------------
@@ -769,6 +767,7 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
         initial_weight_distribution=e["initial_weight_distribution"],
         initial_weight_scale=n["initial_weight_scale"],
         sparsity_beta=n["sparsity_beta"] if autoencoder else 0.0,
+        auc_type=e["auc_type"] or "auto",
         average_activation=n["average_activation"],
         epochs=n["epochs"],
         train_samples_per_iteration=tspi,

@@ -152,7 +152,6 @@ def test_bad_input_errors():
 
 
 @pytest.mark.parametrize("param,value,feature", [("elastic_averaging", True, "elastic averaging"),
-                                                 ("auc_type", "macro_ovr", "multinomial AUC"),
                                                  ("custom_metric_func", "f", "custom metrics"),
                                                  ("categorical_encoding", "binary", "categorical encodings")])
 def test_later_features_raise_not_implemented(param, value, feature):
@@ -268,3 +267,21 @@ def test_balance_classes_oversamples_the_minority_and_corrects_probabilities():
                                    max_after_balance_size=1.1)
     capped.train(y="CAPSULE", training_frame=rare)
     assert capped._fit["balance"]["expanded"] == pytest.approx(1.1 * len(rare))
+
+
+def test_multinomial_auc_type():
+    df = pd.read_csv(data_path("iris.csv"))
+    y = df.columns[-1]
+    df[y] = df[y].astype("category")
+    m = DeepLearningEstimator(hidden=[8], epochs=5, seed=1, reproducible=True, auc_type="weighted_ovo")
+    m.train(y=y, training_frame=df, validation_frame=df)
+    h = m.scoring_history()
+    assert np.isfinite(h["validation_auc"].iloc[-1]) and np.isfinite(h["training_pr_auc"].iloc[-1])
+    assert 0.5 < m.auc(valid=True) <= 1.0
+    t = m.model_performance(test_data=df).multinomial_auc_table()
+    assert t["type"].iloc[-1] == "Weighted OVO" and t["auc"].iloc[-1] == pytest.approx(m.auc(valid=True))
+    # default: not computed, as in H2O
+    d = DeepLearningEstimator(hidden=[8], epochs=1, seed=1, reproducible=True)
+    d.train(y=y, training_frame=df)
+    assert d.model_performance(test_data=df).multinomial_auc_table() is None
+    assert np.isnan(d.scoring_history()["training_auc"].iloc[-1])

@@ -378,3 +378,37 @@ def test_lift_top_group_exact_when_groups_align():
 def test_errors_are_clear(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("auc_type,multi_class,average", [("macro_ovr", "ovr", "macro"),
+                                                          ("weighted_ovr", "ovr", "weighted"),
+                                                          ("macro_ovo", "ovo", "macro"),
+                                                          ("weighted_ovo", "ovo", "weighted")])
+def test_multinomial_auc_matches_sklearn(digits_probs, auc_type, multi_class, average):
+    y, P = digits_probs
+    # merged from 3 partials, as a frame scored partition by partition
+    parts = [partial_metrics("multinomial", y[s], P[s], n_classes=10, auc_type=auc_type)
+             for s in (slice(0, 500), slice(500, 1200), slice(1200, None))]
+    m = finalize("multinomial", combine_all(parts))
+    ref = skm.roc_auc_score(y, P, multi_class=multi_class, average=average)
+    assert m.auc() == pytest.approx(ref, abs=2e-3)
+    # one-vs-rest average precision per class
+    t = m.multinomial_aucpr_table()
+    for k in range(10):
+        ap = skm.average_precision_score(y == k, P[:, k])
+        assert t.loc[t["type"] == f"{k} vs Rest", "pr_auc"].item() == pytest.approx(ap, abs=5e-3)
+    ta = m.multinomial_auc_table()
+    assert list(ta.columns) == ["type", "first_class_domain", "second_class_domain", "auc"]
+    assert len(ta) == 10 + 2 + 45 + 2
+    # JSON round trip (saved models)
+    back = ModelMetrics.from_dict(json.loads(json.dumps(m.to_dict())))
+    assert back.auc() == pytest.approx(m.auc())
+    pd.testing.assert_frame_equal(back.multinomial_auc_table(), ta)
+
+
+def test_multinomial_auc_not_computed_by_default(digits_probs):
+    y, P = digits_probs
+    for t in (None, "auto", "none"):
+        m = compute_metrics("multinomial", y, P, n_classes=10, auc_type=t)
+        assert m.multinomial_auc_table() is None
+        assert m.auc() is None or math.isnan(m.auc())

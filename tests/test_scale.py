@@ -38,7 +38,7 @@ def _parquet_frame(df, tmp_path, name, nparts):
 def _train_on(client, train, valid, **kw):
     from distributed import get_task_stream
 
-    params = dict(hidden=[32], epochs=4, seed=1, **kw)
+    params = {**dict(hidden=[32], epochs=4, seed=1), **kw}
     m = DeepLearningEstimator(**params)
     with get_task_stream(client) as ts:
         m.train(y="target", training_frame=train, validation_frame=valid)
@@ -54,9 +54,9 @@ def test_two_workers_train_and_average(client, tmp_path):
     m, workers = _train_on(client, train, valid)
     assert len(workers) == 2, "every worker holding rows must train"
     err2 = m.model_performance(valid=True).classification_error()
-    # the same data on a single worker (one partition lives on one worker)
+    # the same data trained on a single worker of the cluster
     train1 = _parquet_frame(tr, tmp_path, "train1", 1)
-    m1, workers1 = _train_on(client, train1, valid)
+    m1, workers1 = _train_on(client, train1, valid, single_node_mode=True)
     assert len(workers1) == 1
     err1 = m1.model_performance(valid=True).classification_error()
     assert err2 < 0.12 and err1 < 0.12
@@ -120,3 +120,76 @@ def test_killed_worker_does_not_fail_the_fit(tmp_path):
         assert killed.is_set(), "the worker was not killed during the fit; make the fit longer"
         assert m._fit["result"].epochs >= 20
         assert m.model_performance(test_data=df).classification_error() < 0.1
+
+
+def _iterations(m):
+    h = m.scoring_history()
+    return int(h["iterations"].iloc[-1]), float(h["epochs"].iloc[-1])
+
+
+def test_replicated_data_every_worker_passes_over_all_rows(client, tmp_path):
+    """replicate_training_data (H2O default True): with tspi=-1 each of the 2 workers makes a pass
+    over all rows per iteration, so one iteration is 2 epochs; without replication, 1 epoch."""
+    df = _digits()
+    train = _parquet_frame(df, tmp_path, "train", 4)
+    kw = dict(hidden=[16], epochs=2, seed=3, train_samples_per_iteration=-1, quiet_mode=True)
+    m_rep, workers = _train_on(client, train, None, **kw)
+    assert len(workers) == 2
+    assert _iterations(m_rep) == (1, pytest.approx(2.0))
+    m_own, _ = _train_on(client, train, None, replicate_training_data=False, **kw)
+    assert _iterations(m_own) == (2, pytest.approx(2.0))
+    # tspi = 0: about one epoch per iteration either way (each replicated worker keeps each of its
+    # rows with probability 1/2, so an iteration may fall a few rows short and a third one follow)
+    m0, _ = _train_on(client, train, None, **{**kw, "train_samples_per_iteration": 0})
+    it, ep = _iterations(m0)
+    assert 2 <= it <= 3 and 2.0 <= ep <= 3.1
+    assert m_rep.model_performance(train=True).classification_error() < 0.2
+
+
+def test_force_load_balance_gives_every_worker_rows(client, tmp_path):
+    df = _digits()
+    one = _parquet_frame(df, tmp_path, "one", 1)
+    kw = dict(hidden=[16], epochs=1, seed=3, quiet_mode=True, replicate_training_data=False)
+    _, workers = _train_on(client, one, None, **kw)
+    assert len(workers) == 2  # the single partition was split, 4 per worker
+    _, workers = _train_on(client, one, None, force_load_balance=False, **kw)
+    assert len(workers) == 1  # left as it is: one partition lives on one worker
+
+
+def test_auto_tuned_rows_per_iteration(client, tmp_path):
+    """train_samples_per_iteration=-2 on several workers re-tunes the rows per iteration from the
+    measured communication / computation times and still trains to the requested epochs."""
+    df = _digits()
+    train = _parquet_frame(df, tmp_path, "train", 4)
+    m, workers = _train_on(client, train, None, hidden=[16], epochs=3, seed=3, quiet_mode=True,
+                           replicate_training_data=False, score_each_iteration=True)
+    h = m.scoring_history()
+    assert len(workers) == 2 and float(h["epochs"].iloc[-1]) >= 3.0
+    per_it = np.diff(h["samples"].to_numpy()[1:])
+    assert len(per_it) >= 2 and (per_it > 0).all()
+
+
+def test_retune_rows_rule():
+    from daskdl.train.driver import retune_rows
+
+    # communication is 50 % of the iteration, target 5 %: sync half as often (rows x 2)
+    assert retune_rows(1000, 1.0, 0.5, 0.05, 10**9) == 2000
+    # communication is 1 % (> 10 ms), target 5 %: sync twice as often (rows / 2)
+    assert retune_rows(1000, 2.0, 1.98, 0.05, 10**9) == 500
+    # on target (within 20 %), or communication under 10 ms: unchanged
+    assert retune_rows(1000, 1.0, 0.95, 0.05, 10**9) == 1000
+    assert retune_rows(1000, 0.1, 0.095, 0.05, 10**9) == 1000
+    # bounded
+    assert retune_rows(1000, 1.0, 0.0, 0.05, 1500) == 1500
+
+
+def test_rows_per_iteration_replicated():
+    from daskdl.params import default_parameters, validate
+    from daskdl.train.driver import rows_per_iteration
+
+    base = default_parameters()
+    r = validate({**base, "train_samples_per_iteration": -1}, response_kind="categorical", n_classes=2)
+    assert rows_per_iteration(r, 100, 3, 0.0, replicated=True) == 300
+    assert rows_per_iteration(r, 100, 3, 0.0, replicated=False) == 100
+    r0 = validate({**base, "train_samples_per_iteration": 0}, response_kind="categorical", n_classes=2)
+    assert rows_per_iteration(r0, 100, 3, 0.0, replicated=True) == 100

@@ -38,13 +38,15 @@ KINDS = ("regression", "binomial", "multinomial", "autoencoder")
 DISTRIBUTIONS = ("gaussian", "poisson", "gamma", "tweedie", "laplace", "quantile", "huber")
 
 N_BINS = 16384
+M_BINS = 4096  # multinomial AUC: histogram of p_k per (class k, true class), uniform in logit(p_k)
+AUC_TYPES = ("macro_ovr", "weighted_ovr", "macro_ovo", "weighted_ovo")
 LOGIT_RANGE = 18.0
 LOG_FLOOR = -19.0          # H2O: log(x) := max(-19, log x), log(0) := -19
 LOGLOSS_EPS = 1e-15
 
 # keys merged with a rule other than a plain sum
 _MIN_KEYS = {"bin_min"}
-_META_KEYS = {"kind", "n_classes", "distribution", "tweedie_power", "quantile_alpha", "huber_delta"}
+_META_KEYS = {"kind", "n_classes", "distribution", "tweedie_power", "quantile_alpha", "huber_delta", "auc_type"}
 _MOMENT_KEYS = ("sw", "mean_y", "m2_y")   # weighted count, mean and sum of squared deviations
 
 
@@ -141,13 +143,63 @@ def huber_delta(y, pred, w=None, huber_alpha=0.9):
     return float(r[min(idx, r.size - 1)])
 
 
-def _bin_index(p1):
+def _bin_index(p1, n_bins=N_BINS):
     p = np.clip(np.asarray(p1, dtype=np.float64), 1e-300, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.log(p) - np.log1p(-p)          # logit; +inf for p == 1
     z = np.nan_to_num(z, nan=0.0, posinf=LOGIT_RANGE, neginf=-LOGIT_RANGE)
-    b = np.floor((z + LOGIT_RANGE) * (N_BINS / (2.0 * LOGIT_RANGE))).astype(np.int64)
-    return np.clip(b, 0, N_BINS - 1)
+    b = np.floor((z + LOGIT_RANGE) * (n_bins / (2.0 * LOGIT_RANGE))).astype(np.int64)
+    return np.clip(b, 0, n_bins - 1)
+
+
+def _auc_from_bins(pos, neg):
+    """ROC AUC and step-wise average precision of a score histogram (ties inside a bin count half)."""
+    P, N = float(pos.sum()), float(neg.sum())
+    if P <= 0 or N <= 0:
+        return float("nan"), float("nan")
+    pos, neg = pos[::-1], neg[::-1]  # highest scores first
+    tp_before = np.concatenate([[0.0], np.cumsum(pos)[:-1]])
+    auc = float(np.dot(neg, tp_before + 0.5 * pos)) / (P * N)
+    tp, fp = np.cumsum(pos), np.cumsum(neg)
+    nz = pos > 0
+    aucpr = float(np.dot(pos[nz] / P, tp[nz] / (tp[nz] + fp[nz])))
+    return auc, aucpr
+
+
+def multinomial_auc(mhist: np.ndarray) -> dict:
+    """H2O's multinomial AUC and AUCPR (one-vs-rest and one-vs-one, macro and weighted) from the
+    (K, K, M_BINS) histograms of p_k by true class."""
+    K = mhist.shape[0]
+    counts = mhist[np.arange(K), np.arange(K)].sum(axis=1)  # rows of each true class
+    prev = counts / counts.sum() if counts.sum() > 0 else np.zeros(K)
+    ovr = []
+    for k in range(K):
+        neg = mhist[k].sum(axis=0) - mhist[k, k]
+        ovr.append(_auc_from_bins(mhist[k, k], neg))
+    ovo = []
+    for j in range(K):
+        for k in range(j + 1, K):
+            a1, p1 = _auc_from_bins(mhist[j, j], mhist[j, k])
+            a2, p2 = _auc_from_bins(mhist[k, k], mhist[k, j])
+            ovo.append((j, k, (a1 + a2) / 2.0, (p1 + p2) / 2.0, prev[j] + prev[k]))
+
+    def _avg(vals, w=None):
+        vals = np.asarray(vals, np.float64)
+        ok = np.isfinite(vals)
+        if not ok.any():
+            return float("nan")
+        if w is None:
+            return float(vals[ok].mean())
+        w = np.asarray(w, np.float64)[ok]
+        return float(np.dot(vals[ok], w) / w.sum()) if w.sum() > 0 else float("nan")
+
+    out = {"ovr": [(k, a, p) for k, (a, p) in enumerate(ovr)], "ovo": [o[:4] for o in ovo]}
+    out["macro_ovr"] = (_avg([a for a, _ in ovr]), _avg([p for _, p in ovr]))
+    out["weighted_ovr"] = (_avg([a for a, _ in ovr], prev), _avg([p for _, p in ovr], prev))
+    out["macro_ovo"] = (_avg([o[2] for o in ovo]), _avg([o[3] for o in ovo]))
+    out["weighted_ovo"] = (_avg([o[2] for o in ovo], [o[4] for o in ovo]),
+                           _avg([o[3] for o in ovo], [o[4] for o in ovo]))
+    return out
 
 
 def _class_index(y, n_classes, name="y"):
@@ -159,7 +211,7 @@ def _class_index(y, n_classes, name="y"):
 
 
 def partial_metrics(kind, y, pred, w=None, *, n_classes=None, distribution="gaussian", tweedie_power=1.5,
-                    quantile_alpha=0.5, huber_delta=None, huber_alpha=0.9) -> dict[str, Any]:
+                    quantile_alpha=0.5, huber_delta=None, huber_alpha=0.9, auc_type=None) -> dict[str, Any]:
     """Reduce one block of rows to mergeable sums (see module docstring).
 
     Parameters
@@ -173,6 +225,8 @@ def partial_metrics(kind, y, pred, w=None, *, n_classes=None, distribution="gaus
     distribution : regression deviance: gaussian, poisson, gamma, tweedie, laplace, quantile, huber.
     huber_delta : Δ for the huber deviance; if None it is derived from this block
         (:func:`huber_delta` with ``huber_alpha``), which is only exact for a single block.
+    auc_type : multinomial only: one of ``AUC_TYPES`` to compute H2O's multinomial AUC/AUCPR
+        (None, "auto" or "none": not computed, as in H2O).
     """
     _check_kind(kind)
     pred = np.asarray(pred, dtype=np.float64)
@@ -248,6 +302,12 @@ def partial_metrics(kind, y, pred, w=None, *, n_classes=None, distribution="gaus
         out["cm"] = cm
         rank = (pk > py[:, None]).sum(axis=1)          # 0 = true class ranked first
         out["hits"] = np.bincount(rank, weights=wk, minlength=K)[:K].astype(np.float64)
+        if auc_type is not None and str(auc_type).lower() in AUC_TYPES:
+            out["auc_type"] = str(auc_type).lower()
+            b = _bin_index(pk, M_BINS)  # (n, K)
+            flat = (np.arange(K)[None, :] * K + yi[:, None]) * M_BINS + b  # (class k, true class, bin)
+            out["mhist"] = np.bincount(flat.ravel(), weights=np.repeat(wk, K),
+                                       minlength=K * K * M_BINS).reshape(K, K, M_BINS)
     return out
 
 
@@ -364,6 +424,10 @@ def finalize(kind, partial: dict, *, classes=None, description=None, algo="deepl
     tot = cm.sum()
     vals["classification_error"] = _div(tot - np.trace(cm), tot)
     vals["mean_per_class_error"] = _mean_per_class_error(cm)
+    if "mhist" in partial:
+        mauc = multinomial_auc(np.asarray(partial["mhist"], np.float64))
+        vals["auc"], vals["aucpr"] = mauc[partial["auc_type"]]
+        extra["multinomial_auc"] = {"type": partial["auc_type"], **mauc}
     return ModelMetrics(kind, vals, classes=classes, description=description, algo=algo, **extra)
 
 

@@ -40,6 +40,21 @@ def _none_to_nan(x):
     return float("nan") if x is None else x
 
 
+def _json_nan(x, back: bool = False):
+    """Nested lists/tuples/dicts with NaN <-> None (JSON has no NaN)."""
+    if isinstance(x, dict):
+        return {k: _json_nan(v, back) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_nan(v, back) for v in x]
+    if back:
+        return float("nan") if x is None else x
+    if isinstance(x, (float, np.floating)):
+        return _nan_to_none(float(x))
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
 def _safe_div(a, b):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
@@ -67,7 +82,7 @@ class ModelMetrics:
     """
 
     def __init__(self, kind, values: dict, *, classes=None, description=None, algo="deeplearning",
-                 roc=None, cm=None, hit_ratios=None):
+                 roc=None, cm=None, hit_ratios=None, multinomial_auc=None):
         self.kind = kind
         self.algo = algo
         self.description = description
@@ -77,6 +92,7 @@ class ModelMetrics:
         self._hit = None if hit_ratios is None else np.asarray(hit_ratios, dtype=np.float64)
         self._roc = None
         self._table = None
+        self._mauc = multinomial_auc  # auc_type set: H2O's multinomial AUC / AUCPR tables
         if roc is not None:
             self._roc = {k: np.asarray(v, dtype=np.float64) for k, v in roc.items()}
             self._binomial_summary()
@@ -262,6 +278,8 @@ class ModelMetrics:
             d["cm"] = self._cm.tolist()
         if self._hit is not None:
             d["hit_ratios"] = [_nan_to_none(float(x)) for x in self._hit]
+        if self._mauc is not None:
+            d["multinomial_auc"] = _json_nan(self._mauc)
         return d
 
     @classmethod
@@ -273,8 +291,34 @@ class ModelMetrics:
         hit = d.get("hit_ratios")
         if hit is not None:
             hit = [_none_to_nan(x) for x in hit]
+        mauc = d.get("multinomial_auc")
         return cls(d["kind"], vals, classes=d.get("classes"), description=d.get("description"),
-                   algo=d.get("algo", "deeplearning"), roc=roc, cm=d.get("cm"), hit_ratios=hit)
+                   algo=d.get("algo", "deeplearning"), roc=roc, cm=d.get("cm"), hit_ratios=hit,
+                   multinomial_auc=None if mauc is None else _json_nan(mauc, back=True))
+
+    # ---------------------------------------------------------------- multinomial AUC
+    def _mauc_table(self, which: int) -> pd.DataFrame | None:
+        if self._mauc is None:
+            return None
+        cls = self.classes or [str(i) for i in range(len(self._mauc["ovr"]))]
+        name = "auc" if which == 0 else "pr_auc"
+        rows = [(f"{cls[int(k)]} vs Rest", cls[int(k)], None, v[which]) for k, *v in self._mauc["ovr"]]
+        rows += [("Macro OVR", None, None, self._mauc["macro_ovr"][which]),
+                 ("Weighted OVR", None, None, self._mauc["weighted_ovr"][which])]
+        rows += [(f"{cls[int(j)]} vs {cls[int(k)]}", cls[int(j)], cls[int(k)], v[which])
+                 for j, k, *v in self._mauc["ovo"]]
+        rows += [("Macro OVO", None, None, self._mauc["macro_ovo"][which]),
+                 ("Weighted OVO", None, None, self._mauc["weighted_ovo"][which])]
+        return pd.DataFrame(rows, columns=["type", "first_class_domain", "second_class_domain", name])
+
+    def multinomial_auc_table(self):
+        """H2O's multinomial AUC table (one-vs-rest per class, one-vs-one per pair, macro and
+        weighted averages); None unless the model was trained with an ``auc_type``."""
+        return self._mauc_table(0)
+
+    def multinomial_aucpr_table(self):
+        """As :meth:`multinomial_auc_table`, for the area under the precision-recall curve."""
+        return self._mauc_table(1)
 
     # ---------------------------------------------------------------- display
     def _lines(self):

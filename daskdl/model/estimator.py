@@ -720,8 +720,10 @@ class _PartialFn:
         if kind == "regression":
             self.kw = dict(distribution=r.distribution, tweedie_power=r.tweedie_power,
                            quantile_alpha=r.quantile_alpha, huber_alpha=r.huber_alpha)
-        elif kind in ("binomial", "multinomial"):
+        elif kind == "binomial":
             self.kw = dict(n_classes=r.n_classes)
+        elif kind == "multinomial":
+            self.kw = dict(n_classes=r.n_classes, auc_type=getattr(r, "auc_type", "auto"))
 
     def __call__(self, pdf, state):
         schema = state["schema"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,7 +179,8 @@ class Scorer:
                                    quantile_alpha=r.quantile_alpha, huber_alpha=r.huber_alpha,
                                    description=description)
         return compute_metrics(self.kind, block.y.astype(np.float64), pred.astype(np.float64), block.w,
-                               n_classes=r.n_classes, classes=s.classes, description=description)
+                               n_classes=r.n_classes, classes=s.classes, description=description,
+                               auc_type=r.auc_type if self.kind == "multinomial" else None)
 
     def score(self, net: Network) -> Scored:
         t0 = time.time()
@@ -207,7 +209,7 @@ def _mval(m, name):
     if name in ("r2",):
         v = m.r2()
         return float("nan") if v is None else float(v)
-    if name in ("auc", "aucpr") and m.kind == "multinomial":
+    if name in ("auc", "aucpr") and m.kind == "multinomial" and m.multinomial_auc_table() is None:
         return float("nan")
     try:
         v = metric_value(m, name)
@@ -255,12 +257,14 @@ class TrainResult:
     stopped_reason: str
 
 
-def rows_per_iteration(res: Resolved, n: int, n_workers: int, row_cost_s: float) -> int:
+def rows_per_iteration(res: Resolved, n: int, n_workers: int, row_cost_s: float, replicated: bool = False) -> int:
     """H2O's train_samples_per_iteration, resolved to a global row count (spec 5.2)."""
     tspi = res.train_samples_per_iteration
     total = res.epochs * n
-    if tspi in (0, -1):  # one epoch per iteration (training data is not replicated)
+    if tspi == 0:  # one epoch per iteration
         return max(1, n)
+    if tspi == -1:  # every worker makes a pass over its rows: all of them when data is replicated
+        return max(1, n * (max(1, n_workers) if replicated else 1))
     if tspi > 0:
         return int(min(max(tspi, 1), max(total, 1)))
     # -2: auto-tune: >= 10 iterations per run, each at most ~10 s of compute, at least one
@@ -271,6 +275,22 @@ def rows_per_iteration(res: Resolved, n: int, n_workers: int, row_cost_s: float)
     if t > n and (t % n) / n < 0.2:
         t -= t % n
     return int(max(1, min(t, 100000 * max(1, n_workers) if n_workers > 1 else t)))
+
+
+def retune_rows(rows: int, t_iteration: float, t_compute: float, target_ratio: float, max_rows: int) -> int:
+    """H2O's multi-node auto-tuning of the rows per iteration (spec 5.2) from measured times:
+    communication = the iteration's wall time minus the longest worker computation. When
+    communication takes more than 10 ms and its share of the iteration is off the target ratio
+    by more than 20 %, scale the rows so that the share moves toward the target (at most 2x per
+    iteration)."""
+    t_comm = max(0.0, t_iteration - t_compute)
+    if t_comm <= 0.01 or t_iteration <= 0:
+        return rows
+    ratio = t_comm / t_iteration
+    c = min(2.0, max(0.5, target_ratio / ratio))
+    if 0.8 <= c <= 1.2:
+        return rows
+    return int(min(max(1, rows / c), max(1, max_rows)))
 
 
 _INFRA_ERRORS = ("KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError", "TimeoutError",
@@ -300,6 +320,8 @@ class Trainer:
         self.last_good = None
         self.out_of_core = False
         self.row_scale = 1.0  # balanced rows per training row (balance_classes)
+        self.replicated = False  # every training worker holds all rows (replicate_training_data)
+        self.last_compute_s = 0.0  # longest worker computation of the last iteration
 
     # -- data placement -------------------------------------------------------------------
     def place(self, frame, out_of_core=None):
@@ -323,7 +345,7 @@ class Trainer:
             self._pieces = pieces  # held for the whole fit: the source of every rebuild
             parts = [dask.delayed(_identity)(f) for f in pieces]
         else:
-            parts = frame.to_delayed()
+            parts = self._load_balanced(frame).to_delayed()
         if out_of_core is None:
             out_of_core = self._needs_out_of_core()
         self.out_of_core = bool(out_of_core)
@@ -332,26 +354,70 @@ class Trainer:
         else:
             self._place_persisted(parts)
 
+    def _load_balanced(self, frame):
+        """force_load_balance (spec 5.4): a frame with fewer than 4 partitions per worker is split
+        into 4 per worker (at most one per row), so that every worker gets a similar share."""
+        n_workers = len(self.client.scheduler_info()["workers"])
+        if not self.res.force_load_balance or n_workers <= 1 or self.res.single_node_mode:
+            return frame
+        target = int(min(4 * n_workers, max(int(self.schema.n_rows or 0), 1)))
+        if frame.npartitions >= target:
+            return frame
+        return frame.repartition(npartitions=target)
+
+    def _encoded_bytes(self) -> float:
+        s = self.schema
+        return float(4 * (s.n_num + s.n_cat) + 24) * max(int(s.n_rows or 0), 1)
+
     def _needs_out_of_core(self) -> bool:
         """Encoded data (held twice while joined) must fit in half the workers' memory limits."""
         info = self.client.scheduler_info()["workers"]
         limits = [w.get("memory_limit") or 0 for w in info.values()]
         if not limits or min(limits) <= 0:
             return False
-        s = self.schema
-        per_row = 4 * (s.n_num + s.n_cat) + 24
-        need = 2.0 * per_row * max(int(s.n_rows or 0), 1)
+        need = 2.0 * self._encoded_bytes()
+        if self.res.single_node_mode:  # all rows on one worker
+            return need > 0.5 * max(limits)
         return need > 0.5 * sum(limits)
+
+    def _can_replicate(self, workers) -> bool:
+        """replicate_training_data (spec 5.4): on by default with several workers, off with
+        reproducible=True, and switched off (with a warning, as H2O does) when a full copy of the
+        encoded data would not fit in half of every worker's memory limit."""
+        if not self.res.replicate_training_data or len(workers) <= 1 or self.res.reproducible:
+            return False
+        info = self.client.scheduler_info()["workers"]
+        limits = [info[w].get("memory_limit") or 0 for w in workers]
+        if limits and min(limits) > 0 and 2.0 * self._encoded_bytes() > 0.5 * min(limits):
+            warnings.warn(f"replicate_training_data: the encoded training data "
+                          f"(~{self._encoded_bytes() / 2**20:.0f} MiB) does not fit on every worker "
+                          f"(smallest memory limit {min(limits) / 2**20:.0f} MiB); each worker trains on its "
+                          f"own share of the rows instead", RuntimeWarning, stacklevel=2)
+            return False
+        return True
 
     def _place_persisted(self, parts):
         # contiguous runs of partitions per worker, in a fixed order, so that the grouping of rows
         # (and with reproducible=True the model) does not depend on where tasks happen to run
         client = self.client
         workers = sorted(client.scheduler_info()["workers"])
-        bounds = np.linspace(0, len(parts), len(workers) + 1).astype(int)
         self._parts = parts
-        self.assignment = {w: list(range(a, b)) for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
+        self.assignment = self._assign(workers, len(parts))
         self._build()
+
+    def _assign(self, workers, n_parts):
+        """Partitions per training worker: contiguous runs; every partition on every worker when the
+        data is replicated; everything on the first worker in single_node_mode."""
+        everything = list(range(n_parts))
+        if self.res.single_node_mode:
+            self.replicated = False
+            return {workers[0]: everything}
+        self.replicated = self._can_replicate(workers)
+        if self.replicated:
+            self.cfg.shuffle = True  # each worker samples its own random rows (spec 5.4)
+            return {w: everything for w in workers}
+        bounds = np.linspace(0, n_parts, len(workers) + 1).astype(int)
+        return {w: list(range(a, b)) for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
 
     def _build(self):
         """Encode each worker's partitions there and join them into one block per worker.
@@ -374,12 +440,16 @@ class Trainer:
                                 for w, d in self.data.items()])
         self.rows_by_worker = dict(zip(self.data.keys(), counts))
         self.workers = [w for w, c in self.rows_by_worker.items() if c > 0]
-        self.n_rows = int(sum(counts))
+        self.n_rows = int(max(counts, default=0)) if self.replicated else int(sum(counts))
 
     def _place_streaming(self, parts):
-        """Local-only mode: nothing is persisted; partitions are assigned round-robin to workers."""
+        """Local-only mode: nothing is persisted; partitions are assigned round-robin to workers
+        (to the first worker only in single_node_mode). Data is never replicated here."""
         client = self.client
         workers = sorted(client.scheduler_info()["workers"])
+        if self.res.single_node_mode:
+            workers = workers[:1]
+        self.replicated = False
         bounds = np.linspace(0, len(parts), len(workers) + 1).astype(int)
         self.stream_parts = {w: parts[a:b] for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
         self.stream_parts = {w: p for w, p in self.stream_parts.items() if p}
@@ -392,8 +462,11 @@ class Trainer:
         """Returns (model handle, rows processed, loss sum); the client keeps a copy of the model."""
         n = max(self.n_rows * self.row_scale, 1)
         frac = rows_global / n
+        if self.replicated:  # every worker holds all rows and trains on its share of the iteration
+            frac /= max(1, len(self.workers))
         if self.client is None:
-            net, rows, loss = train_pass(model, self.local, self.cfg, it, frac, samples_before, weighted)
+            net, rows, loss, self.last_compute_s = train_pass(model, self.local, self.cfg, it, frac, samples_before,
+                                                              weighted)
             self.last_good = net if net is not None else model
             return self.last_good, rows, loss
         while True:
@@ -412,10 +485,14 @@ class Trainer:
         _t.sleep(0.5)
         live = sorted(self.client.scheduler_info()["workers"])
         if not self.out_of_core:
-            groups = [idx for idx in self.assignment.values() if idx]
-            self.assignment = {}
-            for k, idx in enumerate(groups):  # same row groups, on the workers alive now
-                self.assignment.setdefault(live[k % len(live)], []).extend(idx)
+            if self.replicated:  # every live worker holds everything again
+                everything = list(range(len(self._parts)))
+                self.assignment = {w: everything for w in live}
+            else:
+                groups = [idx for idx in self.assignment.values() if idx]
+                self.assignment = {}
+                for k, idx in enumerate(groups):  # same row groups, on the workers alive now
+                    self.assignment.setdefault(live[k % len(live)], []).extend(idx)
             self._build()
         else:
             self._place_streaming([p for ps in self.stream_parts.values() for p in ps])
@@ -450,6 +527,7 @@ class Trainer:
             merged = client.submit(finalize_models, results[0], base, pure=False)
         out = merged.result()
         net, rows, loss = out[0], out[1], out[2]
+        self.last_compute_s = float(out[-1])
         if net is None or rows == 0:
             return model, 0, 0.0
         self.last_good = net
@@ -544,19 +622,24 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
         stop_values.append(_stop_value(scored, stop_name) if stop_name else float("nan"))
         last_scored = scored
     row_cost = 0.0
+    tuned_rows = None  # train_samples_per_iteration=-2 on several workers: tuned from measured times
     total_target = res.epochs * N
     progress = Progress(res.epochs, enabled=not res.quiet_mode and show_progress, start=samples / max(N, 1))
     stopped = "epochs"
     try:
         while samples < total_target:
             it += 1
-            rows = rows_per_iteration(res, N, max(1, len(trainer.workers)), row_cost)
+            rows = tuned_rows or rows_per_iteration(res, N, max(1, len(trainer.workers)), row_cost,
+                                                    trainer.replicated)
             t_it = time.time()
             model, done, loss = trainer.iterate(model, it, rows, samples, weighted)
             dt_it = time.time() - t_it
             if done == 0:
                 break
             row_cost = dt_it / done
+            if res.train_samples_per_iteration == -2 and len(trainer.workers) > 1 and it >= 2:
+                tuned_rows = retune_rows(rows, dt_it, trainer.last_compute_s, res.target_ratio_comm_to_comp,
+                                         N * len(trainer.workers) * 10)
             samples += done
             finishing = samples >= total_target
             timed_out = res.max_runtime_secs > 0 and (time.time() - t_start) >= res.max_runtime_secs

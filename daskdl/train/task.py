@@ -7,6 +7,7 @@ KernelConfig), so the same code runs inside a Dask task and in-process.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,14 +140,14 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
                samples_before: float, weighted: bool, part: int = 0):
     """Train a copy of ``net`` on ``fraction`` of ``block``'s rows.
 
-    Returns ``(net, rows_processed, loss_sum)``; a worker without rows returns
-    ``(None, 0, 0.0)`` so that it does not take part in averaging.
+    Returns ``(net, rows_processed, loss_sum, compute_seconds)``; a worker without rows
+    returns ``(None, 0, 0.0, 0.0)`` so that it does not take part in averaging.
     """
-    if isinstance(net, tuple):  # the (net, rows, loss) result of the previous iteration
+    if isinstance(net, tuple):  # the (net, rows, loss, seconds) result of the previous iteration
         net = net[0]
     n = block_rows(block)
     if n == 0:
-        return None, 0, 0.0
+        return None, 0, 0.0, 0.0
     rng = np.random.default_rng([cfg.seed & 0xFFFFFFFFFFFFFFFF, iteration, part])
     if cfg.class_factors is not None:
         order = balanced_order(block.y, cfg.class_factors, fraction, rng)
@@ -154,10 +155,11 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
         order = sample_order(n, fraction, block.w if weighted else None, rng, cfg.shuffle)
     out = net.copy()
     if len(order) == 0:
-        return None, 0, 0.0
+        return None, 0, 0.0, 0.0
     n_threads = _n_threads(cfg)
     import numba
 
+    t0 = time.perf_counter()
     with _numba_lock:  # one parallel kernel at a time per process
         prev = numba.get_num_threads()
         try:
@@ -166,15 +168,16 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
                               n_threads)
         finally:
             numba.set_num_threads(prev)
-    return out, int(len(order)), loss
+    return out, int(len(order)), loss, time.perf_counter() - t0
 
 
 def combine_models(*items):
     """Associative combine of training results for a tree reduction.
 
-    Items are ``(net, rows, loss, ...)`` pass results or ``("sum", net_sum, rows, loss,
-    count)`` partial sums. Returns a partial sum: element-wise sums of every state
-    array over the models that trained, their count, and summed rows and losses.
+    Items are ``(net, rows, loss, ..., seconds)`` pass results or ``("sum", net_sum, rows,
+    loss, count, seconds)`` partial sums. Returns a partial sum: element-wise sums of every
+    state array over the models that trained, their count, summed rows and losses, and the
+    longest compute time of a worker (the iteration's computation, for auto-tuning).
     The division happens once, in :func:`finalize_models` (H2O's plain average of
     the nodes that processed rows).
     """
@@ -182,14 +185,16 @@ def combine_models(*items):
     count = 0
     rows = 0
     loss = 0.0
+    secs = 0.0
     for it in items:
-        if isinstance(it, tuple) and len(it) == 5 and isinstance(it[0], str) and it[0] == "sum":
-            _, net, r, l, c = it
+        if isinstance(it, tuple) and len(it) == 6 and isinstance(it[0], str) and it[0] == "sum":
+            _, net, r, l, c, t = it
         else:
-            net, r, l = it[0], it[1], it[2]
+            net, r, l, t = it[0], it[1], it[2], it[-1]
             c = 0 if net is None else 1
         rows += r
         loss += l
+        secs = max(secs, float(t))
         if net is None or c == 0:
             continue
         if acc is None:
@@ -198,18 +203,18 @@ def combine_models(*items):
             for a in Network.ARRAYS:
                 getattr(acc, a)[...] += getattr(net, a)
         count += c
-    return ("sum", acc, rows, loss, count)
+    return ("sum", acc, rows, loss, count, secs)
 
 
 def finalize_models(partial, base=None):
-    """Finish a combined partial sum: ``(net, rows, loss)``.
+    """Finish a combined partial sum: ``(net, rows, loss, compute_seconds)``.
 
     Without ``base``: the plain average of the models (H2O). With ``base`` (the model every
     worker started from): the weights and biases become ``base + sum_i (net_i - base)``, so every
     worker's progress is kept, and the optimizer state is averaged."""
-    _, net, rows, loss, count = partial
+    _, net, rows, loss, count, secs = partial
     if net is None or count == 0:
-        return None, rows, loss
+        return None, rows, loss, secs
     if isinstance(base, tuple):
         base = base[0]
     if count > 1:
@@ -220,7 +225,7 @@ def finalize_models(partial, base=None):
                 arr -= (k - np.float32(1.0)) * getattr(base, a)
             else:
                 arr /= k
-    return net, rows, loss
+    return net, rows, loss, secs
 
 
 def cursor_of(result):
@@ -235,7 +240,7 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
 
     ``parts`` are Dask delayed partitions; each is computed here with the synchronous
     scheduler, so at most one raw partition and its encoded block are in memory.
-    Returns ``(net, rows, loss, next_cursor)``.
+    Returns ``(net, rows, loss, next_cursor, compute_seconds)``.
     """
     import dask
 
@@ -244,7 +249,8 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
     if isinstance(net, tuple):
         net = net[0]
     if not parts:
-        return None, 0, 0.0, cursor
+        return None, 0, 0.0, cursor, 0.0
+    t0 = time.perf_counter()
     cur = net
     rows = 0
     loss = 0.0
@@ -258,8 +264,8 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
         visited += 1
         if n:
             frac = min(1.0, (quota - rows) / n)
-            out, done, l = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
-                                      part * 100003 + visited)
+            out, done, l, _ = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
+                                         part * 100003 + visited)
             if out is not None:
                 cur = out
                 rows += done
@@ -267,5 +273,5 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
         del block
         k = (k + 1) % len(parts)
     if rows == 0:
-        return None, 0, 0.0, k
-    return cur, rows, loss, k
+        return None, 0, 0.0, k, time.perf_counter() - t0
+    return cur, rows, loss, k, time.perf_counter() - t0
