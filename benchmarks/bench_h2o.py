@@ -252,6 +252,14 @@ def _history_fields(model, speed_key: str) -> dict:
                 pass
     if "training_speed" in sh.columns:
         out[speed_key] = _speed_of(last["training_speed"])
+    # the learning curve, to compare the libraries epoch by epoch
+    cols = [c for c in ("epochs", "iterations", "validation_classification_error", "validation_logloss",
+                        "validation_auc", "validation_rmse") if c in sh.columns]
+    try:
+        out["history"] = {c: [None if v != v else float(v) for v in pd.to_numeric(sh[c], errors="coerce")]
+                          for c in cols}
+    except Exception:  # noqa: BLE001 - optional information
+        pass
     return out
 
 

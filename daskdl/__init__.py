@@ -7,6 +7,7 @@ from ._client import init
 from .frame import asfactor, import_file, split_frame
 from .grid import GridSearch, H2OGridSearch
 from .io import load_model, save_model
+from .metrics.custom import upload_custom_metric
 from .model.api import deeplearning
 from .model.estimator import DeepLearningEstimator, get_model
 from .params import PARAMETERS, FeatureNotAvailableError, ParameterError
@@ -30,5 +31,5 @@ __version__ = "0.1.0"
 __all__ = [
     "init", "deeplearning", "import_file", "split_frame", "asfactor", "DeepLearningEstimator", "H2ODeepLearningEstimator",
     "H2OAutoEncoderEstimator", "get_model", "GridSearch", "H2OGridSearch", "PARAMETERS", "ParameterError", "FeatureNotAvailableError",
-    "TrainingError", "save_model", "load_model", "__version__",
+    "TrainingError", "save_model", "load_model", "upload_custom_metric", "__version__",
 ]

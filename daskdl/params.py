@@ -196,7 +196,6 @@ _REJECTED: dict[str, dict[str, str]] = {
 #: (``name -> feature``). Remove an entry once the feature exists.
 NOT_YET: dict[str, str] = {
     "elastic_averaging": "elastic averaging",
-    "custom_metric_func": "custom metrics",
     "categorical_encoding": "categorical encodings other than one_hot_internal",
 }
 
@@ -352,6 +351,7 @@ class Resolved:
     sparsity_beta: float = 0.0
     average_activation: float = 0.0
     auc_type: str = "auto"  # multinomial AUC: auto / none (not computed) or macro/weighted ovr/ovo
+    custom_metric: str | None = None  # reference of custom_metric_func ("python:<name>=<module>.<Class>")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -670,9 +670,17 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
             if metric not in _REGRESSION_METRICS:
                 pb.error(f"stopping_metric={p['stopping_metric']!r} is not available for a numeric response "
                          f"(regression); use auto or one of {', '.join(_REGRESSION_METRICS)}")
-    if metric in ("custom", "custom_increasing"):
-        pb.missing_feature(f"stopping_metric={p['stopping_metric']!r} needs custom metrics, which are not "
-                           f"available yet")
+    custom_ref = None
+    if p["custom_metric_func"] is not None and not autoencoder:
+        from .metrics.custom import resolve_custom_metric
+
+        try:
+            custom_ref = resolve_custom_metric(p["custom_metric_func"]).ref
+        except ValueError as err:
+            pb.error(str(err))
+    if metric in ("custom", "custom_increasing") and p["custom_metric_func"] is None:
+        pb.error(f"stopping_metric={p['stopping_metric']!r} needs custom_metric_func (a class with map, reduce "
+                 f"and metric methods)")
 
     # ---- features not available yet -------------------------------------------------------
     for name, feature in NOT_YET.items():
@@ -768,6 +776,7 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
         initial_weight_scale=n["initial_weight_scale"],
         sparsity_beta=n["sparsity_beta"] if autoencoder else 0.0,
         auc_type=e["auc_type"] or "auto",
+        custom_metric=custom_ref,
         average_activation=n["average_activation"],
         epochs=n["epochs"],
         train_samples_per_iteration=tspi,

@@ -152,7 +152,6 @@ def test_bad_input_errors():
 
 
 @pytest.mark.parametrize("param,value,feature", [("elastic_averaging", True, "elastic averaging"),
-                                                 ("custom_metric_func", "f", "custom metrics"),
                                                  ("categorical_encoding", "binary", "categorical encodings")])
 def test_later_features_raise_not_implemented(param, value, feature):
     df = _prostate()

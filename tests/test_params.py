@@ -413,9 +413,11 @@ def test_value_errors_win_and_list_not_yet_too():
     assert "epochs" in msg and "elastic_averaging" in msg and "elastic averaging" in msg
 
 
-def test_custom_stopping_metric_not_yet():
-    with pytest.raises(NotImplementedError, match="stopping_metric"):
+def test_custom_stopping_metric_needs_a_custom_metric():
+    with pytest.raises(ParameterError, match="needs custom_metric_func"):
         reg(stopping_metric="custom")
+    with pytest.raises(ParameterError, match="cannot import"):
+        reg(custom_metric_func="python:m=not_a_module_anywhere.M")
 
 
 # ---------------------------------------------------------------- warnings

@@ -451,7 +451,7 @@ def cross_validate(estimator, parms: dict, x, y, frame, *, nfolds: int, seed: in
     states = [m._state() for m in models]
     res0 = models[0]._fit["resolved"]
     kind = metric_kind(res0)
-    fns = [_PartialFn(kind, m._fit["resolved"]) for m in models]
+    fns = [_PartialFn(kind, m._fit["resolved"], m._fit.get("custom_metric")) for m in models]
     hfn = _HoldoutFn(assigner, states, user_w, fns)
     if isinstance(frame, pd.DataFrame):
         per_part = [hfn.partials(frame, 0)]

@@ -108,6 +108,11 @@ def _user_params(model) -> dict:
     for k, v in model._parms.items():
         if k in ("training_frame", "validation_frame") or k not in PARAMETERS:
             continue
+        if k == "custom_metric_func" and v is not None:  # kept by reference, never as code
+            from ..metrics.custom import resolve_custom_metric
+
+            out[k] = resolve_custom_metric(v).ref
+            continue
         jv = _to_json(v)
         if jv is not _SKIP:
             out[k] = jv

@@ -211,7 +211,8 @@ def _class_index(y, n_classes, name="y"):
 
 
 def partial_metrics(kind, y, pred, w=None, *, n_classes=None, distribution="gaussian", tweedie_power=1.5,
-                    quantile_alpha=0.5, huber_delta=None, huber_alpha=0.9, auc_type=None) -> dict[str, Any]:
+                    quantile_alpha=0.5, huber_delta=None, huber_alpha=0.9, auc_type=None, custom=None,
+                    offset=None, threshold=0.5) -> dict[str, Any]:
     """Reduce one block of rows to mergeable sums (see module docstring).
 
     Parameters
@@ -227,7 +228,39 @@ def partial_metrics(kind, y, pred, w=None, *, n_classes=None, distribution="gaus
         (:func:`huber_delta` with ``huber_alpha``), which is only exact for a single block.
     auc_type : multinomial only: one of ``AUC_TYPES`` to compute H2O's multinomial AUC/AUCPR
         (None, "auto" or "none": not computed, as in H2O).
+    custom : a :class:`~daskdl.metrics.custom.CustomMetric` to reduce over the rows as well
+        (``offset``: the rows' offsets; ``threshold``: binomial label cut for its ``pred[0]``).
     """
+    out = _partial_metrics(kind, y, pred, w, n_classes=n_classes, distribution=distribution,
+                           tweedie_power=tweedie_power, quantile_alpha=quantile_alpha, huber_delta=huber_delta,
+                           huber_alpha=huber_alpha, auc_type=auc_type)
+    if custom is not None and kind != "autoencoder":
+        p = np.asarray(pred, dtype=np.float64)
+        if kind == "regression":
+            rows = p.reshape(-1, 1)
+        else:
+            if kind == "binomial" and p.ndim == 1:
+                p = np.column_stack([1.0 - p, p])
+            label = (p[:, 1] >= threshold).astype(np.float64) if kind == "binomial" else \
+                np.argmax(p, axis=1).astype(np.float64)
+            rows = np.column_stack([label, p])
+        yy = np.asarray(y, np.float64) if y is not None else np.full(rows.shape[0], np.nan)
+        out["custom"] = _CustomState(custom, custom.partial(rows, yy, w, offset))
+    return out
+
+
+class _CustomState:
+    """A custom metric's partial result; combined with the metric's own ``reduce``."""
+
+    def __init__(self, metric, state):
+        self.metric, self.state = metric, state
+
+    def __add__(self, other):
+        return _CustomState(self.metric, self.metric.reduce(self.state, other.state))
+
+
+def _partial_metrics(kind, y, pred, w=None, *, n_classes=None, distribution="gaussian", tweedie_power=1.5,
+                     quantile_alpha=0.5, huber_delta=None, huber_alpha=0.9, auc_type=None) -> dict[str, Any]:
     _check_kind(kind)
     pred = np.asarray(pred, dtype=np.float64)
     n = pred.shape[0]
@@ -401,7 +434,8 @@ def finalize(kind, partial: dict, *, classes=None, description=None, algo="deepl
         vals["rmsle"] = math.sqrt(_div(partial["ssle"], sw)) if partial["n_bad_le"] == 0 and sw > 0 else float("nan")
         vals["mean_residual_deviance"] = _div(partial["sdev"], sw)
         vals["distribution"] = partial["distribution"]
-        return ModelMetrics(kind, vals, description=description, algo=algo)
+        _custom_value(partial, extra)
+        return ModelMetrics(kind, vals, description=description, algo=algo, **extra)
 
     K = int(partial["n_classes"])
     if classes is None:
@@ -414,6 +448,7 @@ def finalize(kind, partial: dict, *, classes=None, description=None, algo="deepl
     if kind == "binomial":
         thr, tps, fps = _roc_from_hist(partial["hist_pos"], partial["hist_neg"], partial["bin_min"])
         extra["roc"] = {"thresholds": thr, "tps": tps, "fps": fps}
+        _custom_value(partial, extra)
         return ModelMetrics(kind, vals, classes=classes, description=description, algo=algo, **extra)
 
     cm = np.asarray(partial["cm"], dtype=np.float64)
@@ -424,11 +459,18 @@ def finalize(kind, partial: dict, *, classes=None, description=None, algo="deepl
     tot = cm.sum()
     vals["classification_error"] = _div(tot - np.trace(cm), tot)
     vals["mean_per_class_error"] = _mean_per_class_error(cm)
+    _custom_value(partial, extra)
     if "mhist" in partial:
         mauc = multinomial_auc(np.asarray(partial["mhist"], np.float64))
         vals["auc"], vals["aucpr"] = mauc[partial["auc_type"]]
         extra["multinomial_auc"] = {"type": partial["auc_type"], **mauc}
     return ModelMetrics(kind, vals, classes=classes, description=description, algo=algo, **extra)
+
+
+def _custom_value(partial, extra):
+    c = partial.get("custom")
+    if c is not None:
+        extra["custom"] = (c.metric.name, c.metric.value(c.state))
 
 
 def _mean_per_class_error(cm):

@@ -27,6 +27,8 @@ STOPPING_METRICS = {
     "lift_top_group": ("lift_top_group", True, False),
     "misclassification": ("classification_error", False, True),
     "mean_per_class_error": ("mean_per_class_error", False, True),
+    "custom": ("custom", False, False),
+    "custom_increasing": ("custom", True, False),
 }
 
 
@@ -82,7 +84,7 @@ class ModelMetrics:
     """
 
     def __init__(self, kind, values: dict, *, classes=None, description=None, algo="deeplearning",
-                 roc=None, cm=None, hit_ratios=None, multinomial_auc=None):
+                 roc=None, cm=None, hit_ratios=None, multinomial_auc=None, custom=None):
         self.kind = kind
         self.algo = algo
         self.description = description
@@ -93,6 +95,10 @@ class ModelMetrics:
         self._roc = None
         self._table = None
         self._mauc = multinomial_auc  # auc_type set: H2O's multinomial AUC / AUCPR tables
+        self._custom_name = None
+        if custom is not None:  # (name, value) of a custom_metric_func
+            self._custom_name = str(custom[0])
+            self._v["custom"] = float(custom[1])
         if roc is not None:
             self._roc = {k: np.asarray(v, dtype=np.float64) for k, v in roc.items()}
             self._binomial_summary()
@@ -280,6 +286,8 @@ class ModelMetrics:
             d["hit_ratios"] = [_nan_to_none(float(x)) for x in self._hit]
         if self._mauc is not None:
             d["multinomial_auc"] = _json_nan(self._mauc)
+        if self._custom_name is not None:
+            d["custom_name"] = self._custom_name
         return d
 
     @classmethod
@@ -292,9 +300,21 @@ class ModelMetrics:
         if hit is not None:
             hit = [_none_to_nan(x) for x in hit]
         mauc = d.get("multinomial_auc")
+        custom = None
+        if d.get("custom_name") is not None:
+            custom = (d["custom_name"], vals.pop("custom", float("nan")))
         return cls(d["kind"], vals, classes=d.get("classes"), description=d.get("description"),
                    algo=d.get("algo", "deeplearning"), roc=roc, cm=d.get("cm"), hit_ratios=hit,
-                   multinomial_auc=None if mauc is None else _json_nan(mauc, back=True))
+                   multinomial_auc=None if mauc is None else _json_nan(mauc, back=True), custom=custom)
+
+    # ---------------------------------------------------------------- custom metric
+    def custom_metric_name(self):
+        """Name of the ``custom_metric_func`` metric (None without one)."""
+        return self._custom_name
+
+    def custom_metric_value(self):
+        """Value of the ``custom_metric_func`` metric (None without one)."""
+        return None if self._custom_name is None else self._v.get("custom")
 
     # ---------------------------------------------------------------- multinomial AUC
     def _mauc_table(self, which: int) -> pd.DataFrame | None:

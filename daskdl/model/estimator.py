@@ -237,11 +237,13 @@ class DeepLearningEstimator:
         if parms.get("export_checkpoints_dir"):
             on_score = _CheckpointWriter(self, res, schema, y, str(parms["export_checkpoints_dir"]))
         balance = _class_balance(parms, schema, training_frame, y)
+        custom = _custom_metric_of(parms, res)
         result = fit(res, schema, training_frame, validation_frame, client=client, out_of_core=out_of_core,
-                     quiet=res.quiet_mode or not verbose, init_net=init_net, on_score=on_score, balance=balance)
+                     quiet=res.quiet_mode or not verbose, init_net=init_net, on_score=on_score, balance=balance,
+                     custom=custom)
         self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
                      "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y,
-                     "cv": cv, "balance": balance}
+                     "cv": cv, "balance": balance, "custom_metric": custom}
         if cv is not None and not parms.get("keep_cross_validation_models", True):
             cv.models = None
         self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
@@ -267,17 +269,37 @@ class DeepLearningEstimator:
                        y_min=schema.resp_min if not schema.classification else None,
                        has_validation=validation_frame is not None, n_rows=schema.n_rows)
         net, samples, iterations, rows = initial_state(ckpt)
+        custom = _custom_metric_of(parms, res)
         result = fit(res, schema, training_frame, validation_frame, client=current_client(), init_net=net,
                      quiet=res.quiet_mode or not verbose, out_of_core=out_of_core,
-                     start=(samples, iterations, rows))
+                     start=(samples, iterations, rows), custom=custom)
         self._parms["checkpoint"] = ckpt.model_id
         self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
-                     "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y}
+                     "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y,
+                     "custom_metric": custom}
         self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
         _MODELS[self._id] = self
         return self
 
     # ---- internals for scoring -------------------------------------------------------------
+    def _custom_metric(self):
+        """The fit's custom metric; for a loaded model, the class its reference names, if importable
+        (loading itself never imports code)."""
+        if "custom_metric" in self._fit:
+            return self._fit["custom_metric"]
+        ref = getattr(self._fit["resolved"], "custom_metric", None)
+        custom = None
+        if ref:
+            from ..metrics.custom import resolve_custom_metric
+
+            try:
+                custom = resolve_custom_metric(ref)
+            except ValueError as e:
+                warnings.warn(f"custom metric {ref!r} of model {self._id} is not computed: {e}", RuntimeWarning,
+                              stacklevel=3)
+        self._fit["custom_metric"] = custom
+        return custom
+
     def _require_fit(self):
         if self._fit is None:
             raise ValueError(f"model {self._id} is not trained yet; call train() first")
@@ -381,7 +403,7 @@ class DeepLearningEstimator:
         state = self._state()
         r: Resolved = self._fit["resolved"]
         kind = metric_kind(r)
-        fn = _PartialFn(kind, r)
+        fn = _PartialFn(kind, r, self._custom_metric())
         if isinstance(frame, pd.DataFrame):
             parts = [fn(frame, state)]
         else:
@@ -713,9 +735,19 @@ class _DeepFeaturesFn(_ColumnsFn):
                        hidden_dropout=state["hidden_dropout"], upto=self.layer + 1)
 
 
+def _custom_metric_of(parms, res):
+    """The CustomMetric object of a fit (None without custom_metric_func or for autoencoders)."""
+    if res.autoencoder or parms.get("custom_metric_func") is None:
+        return None
+    from ..metrics.custom import resolve_custom_metric
+
+    return resolve_custom_metric(parms["custom_metric_func"])
+
+
 class _PartialFn:
-    def __init__(self, kind, r: Resolved):
+    def __init__(self, kind, r: Resolved, custom=None):
         self.kind = kind
+        self.custom = custom
         self.kw = {}
         if kind == "regression":
             self.kw = dict(distribution=r.distribution, tweedie_power=r.tweedie_power,
@@ -736,6 +768,10 @@ class _PartialFn:
         else:
             pred = output(state["net"], block, schema, state["hidden_dropout"], state["identity_standardized"],
                           correction=state.get("correction"))
+        if self.custom is not None:
+            return partial_metrics(self.kind, block.y.astype(np.float64), np.asarray(pred, np.float64), block.w,
+                                   custom=self.custom, offset=block.offset, threshold=state.get("threshold", 0.5),
+                                   **self.kw)
         return partial_metrics(self.kind, block.y.astype(np.float64), np.asarray(pred, np.float64), block.w,
                                **self.kw)
 

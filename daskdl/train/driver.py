@@ -96,7 +96,8 @@ def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelC
     return KernelConfig(layout=layout, hdrop=hdrop, hp=hp, ip=ip, seed=int(res.seed) & 0x7FFFFFFFFFFFFFFF,
                         mini_batch_size=int(res.mini_batch_size), reproducible=bool(res.reproducible),
                         shuffle=bool(res.shuffle_training_data),
-                        sum_workers=os.environ.get("DASKDL_WORKER_COMBINE", "sum") == "sum")
+                        sum_workers=os.environ.get("DASKDL_WORKER_COMBINE", "sum") == "sum",
+                        sync_rows=int(os.environ.get("DASKDL_SYNC_ROWS", "1000")))
 
 
 def has_momentum(cfg: KernelConfig) -> bool:
@@ -156,8 +157,9 @@ class Scored:
 
 class Scorer:
     def __init__(self, schema: FrameSchema, res: Resolved, layout: Layout, train_block: Block,
-                 valid_block: Block | None, correction=None):
+                 valid_block: Block | None, correction=None, custom=None):
         self.schema, self.res, self.layout = schema, res, layout
+        self.custom = custom  # custom_metric_func (a CustomMetric), or None
         self.correction = correction
         self.kind = metric_kind(res)
         self.train_block = train_block
@@ -173,14 +175,15 @@ class Scorer:
             err = reconstruction_error(net, block, s)
             return compute_metrics("autoencoder", None, err, block.w, description=description)
         pred = output(net, block, s, self.hidden_dropout, self.idstd, correction=self.correction)
+        ckw = {} if self.custom is None else dict(custom=self.custom, offset=block.offset)
         if self.kind == "regression":
             return compute_metrics("regression", block.y.astype(np.float64), pred, block.w,
                                    distribution=r.distribution, tweedie_power=r.tweedie_power,
                                    quantile_alpha=r.quantile_alpha, huber_alpha=r.huber_alpha,
-                                   description=description)
+                                   description=description, **ckw)
         return compute_metrics(self.kind, block.y.astype(np.float64), pred.astype(np.float64), block.w,
                                n_classes=r.n_classes, classes=s.classes, description=description,
-                               auc_type=r.auc_type if self.kind == "multinomial" else None)
+                               auc_type=r.auc_type if self.kind == "multinomial" else None, **ckw)
 
     def score(self, net: Network) -> Scored:
         t0 = time.time()
@@ -223,6 +226,7 @@ class History:
     kind: str
     has_valid: bool
     rows: list = field(default_factory=list)
+    custom: bool = False  # a custom_metric_func column (training_custom / validation_custom)
 
     def add(self, *, duration, speed, epochs, iterations, samples, scored: Scored | None):
         row = {"timestamp": pd.Timestamp.now().strftime("%Y-%m-%d %H:%M:%S"),
@@ -233,7 +237,7 @@ class History:
                           ("validation_", None if scored is None else scored.valid)):
             if prefix == "validation_" and not self.has_valid:
                 continue
-            for col, name in HISTORY_METRICS[self.kind]:
+            for col, name in HISTORY_METRICS[self.kind] + ([("custom", "custom")] if self.custom else []):
                 row[prefix + col] = _mval(m, name) if scored is not None else float("nan")
         self.rows.append(row)
 
@@ -557,7 +561,7 @@ def _identity(x):
 
 def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=None, init_net: Network = None,
         quiet: bool = True, out_of_core=None, show_progress: bool = True, start=None,
-        on_score=None, balance=None) -> TrainResult:
+        on_score=None, balance=None, custom=None) -> TrainResult:
     """Train; ``init_net`` and ``start=(samples, iterations, history_rows)`` continue a checkpoint."""
     t_start = time.time()
     layout = make_layout(res, schema)
@@ -584,7 +588,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
         keep = ~np.isnan(valid_block.y) if kind != "autoencoder" else slice(None)
         valid_block = Block(*(getattr(valid_block, f)[keep] for f in Block._fields))
     scorer = Scorer(schema, res, layout, score_train, valid_block,
-                    correction=None if balance is None else balance["correction"])
+                    correction=None if balance is None else balance["correction"], custom=custom)
 
     if init_net is None:
         net = Network(layout, momentum=has_momentum(cfg), sparse=is_sparse(cfg))
@@ -599,7 +603,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
                               "autoencoder": "mse"}[kind]
     best_higher = stop_name is not None and higher
 
-    history = History(kind, valid_block is not None)
+    history = History(kind, valid_block is not None, custom=custom is not None)
     samples = 0.0
     it = 0
     if start is not None:

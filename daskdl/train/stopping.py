@@ -10,10 +10,11 @@ from daskdl.metrics.model_metrics import STOPPING_METRICS
 
 _CLASSIFICATION = {"logloss", "mse", "rmse", "auc", "aucpr", "lift_top_group", "misclassification",
                    "mean_per_class_error"}
+_CUSTOM = {"custom", "custom_increasing"}  # need custom_metric_func (checked with the parameters)
 _ALLOWED = {
-    "regression": {"deviance", "mse", "rmse", "mae", "rmsle"},
-    "binomial": _CLASSIFICATION,
-    "multinomial": _CLASSIFICATION - {"auc", "aucpr", "lift_top_group"},
+    "regression": {"deviance", "mse", "rmse", "mae", "rmsle"} | _CUSTOM,
+    "binomial": _CLASSIFICATION | _CUSTOM,
+    "multinomial": (_CLASSIFICATION - {"auc", "aucpr", "lift_top_group"}) | _CUSTOM,
     "autoencoder": {"mse"},
 }
 _AUTO = {"regression": "deviance", "binomial": "logloss", "multinomial": "logloss", "autoencoder": "mse"}
