@@ -195,7 +195,6 @@ _REJECTED: dict[str, dict[str, str]] = {
 #: Parameters whose non-default values ask for a feature that is not available yet
 #: (``name -> feature``). Remove an entry once the feature exists.
 NOT_YET: dict[str, str] = {
-    "elastic_averaging": "elastic averaging",
     "categorical_encoding": "categorical encodings other than one_hot_internal",
 }
 
@@ -352,6 +351,9 @@ class Resolved:
     average_activation: float = 0.0
     auc_type: str = "auto"  # multinomial AUC: auto / none (not computed) or macro/weighted ovr/ovo
     custom_metric: str | None = None  # reference of custom_metric_func ("python:<name>=<module>.<Class>")
+    elastic_averaging: bool = False  # spec 5.5
+    elastic_averaging_moving_rate: float = 0.9
+    elastic_averaging_regularization: float = 0.001
 
 
 # ----------------------------------------------------------------------------------------------
@@ -777,6 +779,9 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
         sparsity_beta=n["sparsity_beta"] if autoencoder else 0.0,
         auc_type=e["auc_type"] or "auto",
         custom_metric=custom_ref,
+        elastic_averaging=b["elastic_averaging"],
+        elastic_averaging_moving_rate=n["elastic_averaging_moving_rate"],
+        elastic_averaging_regularization=n["elastic_averaging_regularization"],
         average_activation=n["average_activation"],
         epochs=n["epochs"],
         train_samples_per_iteration=tspi,

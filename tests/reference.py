@@ -59,6 +59,7 @@ class Config:
     huber_delta: float = 1.0
     sparsity_beta: float = 0.0          # sparse autoencoder (spec 4.5)
     average_activation: float = 0.0
+    elastic_lambda: float = 0.0         # elastic averaging (spec 5.5): gradient += lambda (w - consensus)
 
     @property
     def sparse(self) -> bool:
@@ -88,6 +89,7 @@ class Net:
     VW: list  # momentum of the weights
     Vb: list
     Ra: list = None  # sparse autoencoder: running mean activation per hidden layer (index l)
+    consensus: tuple = None  # elastic averaging: (weights per layer, biases per layer) of the consensus
 
     @property
     def n_layers(self) -> int:
@@ -349,6 +351,8 @@ def _update_unit(net: Net, cfg: Config, l: int, row: int, d: float, prev, r: flo
     w = net.W[l][row].copy()
     touched = (prev != 0.0) | (not cfg.fast_mode)
     g = d * prev + cfg.l1 * np.sign(w) + cfg.l2 * w
+    if cfg.elastic_lambda:
+        g = g + cfg.elastic_lambda * (w - net.consensus[0][l][row])
     if cfg.adaptive:
         A, B, step = _adadelta(cfg, net.AW[l][row], net.BW[l][row], g, g)
         net.AW[l][row] = np.where(touched, A, net.AW[l][row])
@@ -368,6 +372,8 @@ def _update_unit(net: Net, cfg: Config, l: int, row: int, d: float, prev, r: flo
 
     b = net.b[l][row]
     gb = d + cfg.l1 * np.sign(b) + cfg.l2 * b
+    if cfg.elastic_lambda:
+        gb = gb + cfg.elastic_lambda * (b - net.consensus[1][l][row])
     if cfg.adaptive:
         g2mean = float((g[touched] ** 2).sum()) / prev.shape[0]  # Q7: weight gradients / full fan-in
         A_old = net.Ab[l][row]

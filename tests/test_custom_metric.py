@@ -47,7 +47,7 @@ def test_regression_custom_mae_equals_builtin_mae():
     assert h["validation_custom"].iloc[-1] == pytest.approx(h["validation_mae"].iloc[-1], rel=1e-9)
 
 
-def test_classification_custom_metric_on_dask_frame_and_stopping(client):
+def test_classification_custom_metric_on_dask_frame_and_stopping():
     import dask.dataframe as dd
 
     df = dd.from_pandas(_prostate(), npartitions=3)

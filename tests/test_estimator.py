@@ -151,8 +151,7 @@ def test_bad_input_errors():
     assert "epochs" in msg and "l1" in msg and "rho" in msg
 
 
-@pytest.mark.parametrize("param,value,feature", [("elastic_averaging", True, "elastic averaging"),
-                                                 ("categorical_encoding", "binary", "categorical encodings")])
+@pytest.mark.parametrize("param,value,feature", [("categorical_encoding", "binary", "categorical encodings")])
 def test_later_features_raise_not_implemented(param, value, feature):
     df = _prostate()
     with pytest.raises(NotImplementedError, match=feature):
@@ -284,3 +283,27 @@ def test_multinomial_auc_type():
     d.train(y=y, training_frame=df)
     assert d.model_performance(test_data=df).multinomial_auc_table() is None
     assert np.isnan(d.scoring_history()["training_auc"].iloc[-1])
+
+
+def test_elastic_averaging_in_process():
+    df = _prostate().drop(columns=["ID"])
+    kw = dict(hidden=[16], epochs=10, seed=1, reproducible=True, train_samples_per_iteration=50)
+    ea = DeepLearningEstimator(elastic_averaging=True, elastic_averaging_regularization=0.01, **kw)
+    ea.train(y="CAPSULE", training_frame=df)
+    plain = DeepLearningEstimator(**kw)
+    plain.train(y="CAPSULE", training_frame=df)
+    assert not np.array_equal(ea._fit["net"].W, plain._fit["net"].W)
+    assert ea.auc() > 0.7
+    # in this process (no cluster): a moving rate of 1 and no pull make the consensus the local
+    # model itself, so training is exactly the plain one
+    from daskdl.frame.schema import FrameSchema
+    from daskdl.params import default_parameters, validate
+    from daskdl.train.driver import fit
+
+    schema = FrameSchema.fit(df, [c for c in df.columns if c != "CAPSULE"], "CAPSULE")
+    nets = []
+    for extra in ({}, dict(elastic_averaging=True, elastic_averaging_moving_rate=1.0,
+                           elastic_averaging_regularization=0.0)):
+        res = validate({**default_parameters(), **kw, **extra}, response_kind="categorical", n_classes=2)
+        nets.append(fit(res, schema, df, None, client=None).net)
+    np.testing.assert_array_equal(nets[0].W, nets[1].W)

@@ -16,6 +16,7 @@ from daskdl.kernels.codes import (
     HP_RATE_ANNEALING, HP_RATE_DECAY, HP_RHO, HP_SAMPLES, HP_SIZE, HP_TWEEDIE_POWER, IP_ACT,
     IP_ADAPTIVE, IP_AUTOENCODER, IP_DIST, IP_DROPOUT, IP_FAST_MODE, IP_HAS_MAXW2, IP_LOSS,
     IP_MOMENTUM, IP_NESTEROV, IP_NUM_OFFSET, IP_SIZE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION, IP_SPARSE,
+    HP_EA_LAMBDA,
 )
 from daskdl.model.network import Layout
 
@@ -154,6 +155,7 @@ def kernel_vectors(cfg, samples=0.0, input_dropout=0.0, dropout=False):
     ip[IP_MOMENTUM] = int(cfg.has_momentum)
     ip[IP_HAS_MAXW2] = int(math.isfinite(cfg.max_w2))
     hp[HP_SPARSITY_BETA], hp[HP_AVG_ACTIVATION] = cfg.sparsity_beta, cfg.average_activation
+    hp[HP_EA_LAMBDA] = cfg.elastic_lambda
     ip[IP_SPARSE] = int(cfg.sparse)
     return hp, ip
 
@@ -166,8 +168,9 @@ def run_kernel(lay, cfg, state, rows, data, samples=0.0, hdrop=None, input_dropo
     hdrop = np.asarray(hdrop if dropout else np.zeros(len(HIDDEN)), np.float32)
     hp, ip = kernel_vectors(cfg, samples, input_dropout, dropout)
     order = np.asarray(rows, np.int64)
+    ew, eb = s.get("Ew", s["W"]), s.get("Eb", s["B"])  # elastic-averaging consensus (none: W, B)
     loss = rowsgd.train_serial(order, xnum, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff, hdrop,
-                               *(s[a] for a in ARRAYS), hp, ip, seed, stream)
+                               *(s[a] for a in ARRAYS), ew, eb, hp, ip, seed, stream)
     return s, loss
 
 
@@ -451,7 +454,7 @@ def test_iris_rows_match_reference():
     ip[IP_NUM_OFFSET] = 0
     s = {k: v.copy() for k, v in state.items()}
     rowsgd.train_serial(rows.astype(np.int64), *data, lay.units, lay.woff, lay.boff, lay.aoff,
-                        np.zeros(1, np.float32), *(s[a] for a in ARRAYS), hp, ip, 1, 0)
+                        np.zeros(1, np.float32), *(s[a] for a in ARRAYS), s["W"], s["B"], hp, ip, 1, 0)
     net = ref_net(lay, cfg, state)
     for k, r in enumerate(rows):
         ref.train_row(net, cfg, X[r].astype(np.float64), float(species[r]), samples=k)
@@ -486,3 +489,33 @@ def test_sparse_autoencoder_matches_reference(act, opt):
     moved = kstate["Ra"] != state["Ra"]
     assert moved[lay.aoff[1]:lay.aoff[len(HIDDEN) + 1]].any()
     assert not moved[:lay.aoff[1]].any() and not moved[lay.aoff[len(HIDDEN) + 1]:].any()
+
+
+@pytest.mark.parametrize("opt", ["adadelta_fast", "nesterov", "adadelta_reg_maxw2"])
+@pytest.mark.parametrize("act", ["tanh", "rectifier", "maxout"])
+def test_elastic_averaging_term_matches_reference(act, opt):
+    """Spec 5.5: every weight and bias gradient gets lambda * (w - consensus w)."""
+    cfg = make_config(act, "multinomial", "cross_entropy", False, elastic_lambda=0.05, **OPTIMIZERS[opt])
+    lay = make_layout(cfg)
+    seed = zlib.crc32(repr(("ea", act, opt)).encode()) % 10_000
+    state = make_state(lay, cfg, seed)
+    rng = np.random.default_rng(seed + 7)
+    state["Ew"] = (state["W"] + rng.normal(0, 0.2, state["W"].shape)).astype(np.float32)
+    state["Eb"] = (state["B"] + rng.normal(0, 0.2, state["B"].shape)).astype(np.float32)
+    data = make_rows(cfg, 6, seed)
+    for rows in ([1], [2, 0, 5]):
+        kstate, kloss = run_kernel(lay, cfg, state, rows, data, 2.0)
+        net = ref_net(lay, cfg, state)
+        cnet = Net.from_flat(lay.units, cfg.activation, cfg.autoencoder, state["Ew"], state["Eb"],
+                             *(state[a] for a in ARRAYS[2:8]))
+        net.consensus = (cnet.W, cnet.b)
+        rloss = 0.0
+        for k, r in enumerate(rows):
+            x, t, o = row_input(data, r)
+            rloss += ref.train_row(net, cfg, x, t, o, 2.0 + k)
+        assert_state_close(lay, cfg, kstate, net, what=f"rows {rows}")
+        assert kloss == pytest.approx(rloss, rel=1e-4, abs=1e-6)
+    # the term matters: without it the weights end elsewhere
+    plain = make_config(act, "multinomial", "cross_entropy", False, **OPTIMIZERS[opt])
+    pstate, _ = run_kernel(lay, plain, {k: v for k, v in state.items() if k not in ("Ew", "Eb")}, [2, 0, 5], data, 2.0)
+    assert not np.allclose(pstate["W"], kstate["W"])

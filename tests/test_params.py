@@ -408,9 +408,9 @@ def test_not_yet_defaults_and_allowed_values_pass():
 
 def test_value_errors_win_and_list_not_yet_too():
     with pytest.raises(ParameterError) as ei:
-        reg(elastic_averaging=True, epochs=-1)
+        reg(categorical_encoding="binary", epochs=-1)
     msg = _err(ei)
-    assert "epochs" in msg and "elastic_averaging" in msg and "elastic averaging" in msg
+    assert "epochs" in msg and "categorical_encoding" in msg and "categorical encodings" in msg
 
 
 def test_custom_stopping_metric_needs_a_custom_metric():

@@ -193,3 +193,20 @@ def test_rows_per_iteration_replicated():
     assert rows_per_iteration(r, 100, 3, 0.0, replicated=False) == 100
     r0 = validate({**base, "train_samples_per_iteration": 0}, response_kind="categorical", n_classes=2)
     assert rows_per_iteration(r0, 100, 3, 0.0, replicated=True) == 100
+
+
+def test_elastic_averaging_on_two_workers(client, tmp_path):
+    """elastic_averaging (spec 5.5): every worker keeps its own model, pulled toward the consensus,
+    which is scored and returned."""
+    df = _digits()
+    tr, va = _split(df)
+    train = _parquet_frame(tr, tmp_path, "train", 4)
+    valid = _parquet_frame(va, tmp_path, "valid", 2)
+    kw = dict(hidden=[32], epochs=6, seed=1, quiet_mode=True, replicate_training_data=False,
+              train_samples_per_iteration=200)
+    m, workers = _train_on(client, train, valid, elastic_averaging=True, elastic_averaging_regularization=0.01,
+                           **kw)
+    assert len(workers) == 2
+    assert m.model_performance(valid=True).classification_error() < 0.15
+    plain, _ = _train_on(client, train, valid, **kw)
+    assert not np.array_equal(m._fit["net"].W, plain._fit["net"].W)

@@ -58,7 +58,8 @@ HP_SAMPLES = 14  # samples processed before this call (global), for rate anneali
 HP_HUBER_DELTA = 15
 HP_SPARSITY_BETA = 16  # sparse autoencoder (spec 4.5)
 HP_AVG_ACTIVATION = 17
-HP_SIZE = 18
+HP_EA_LAMBDA = 18  # elastic averaging: gradient += lambda * (w - consensus w) (spec 5.5)
+HP_SIZE = 19
 
 # indices into the int64 option vector ``ip``
 IP_ACT = 0

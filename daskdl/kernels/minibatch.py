@@ -50,7 +50,7 @@ from .codes import (
     HP_MOM_START, HP_MOM_RAMP, HP_MOM_STABLE, HP_L1, HP_L2, HP_MAX_W2, HP_INPUT_DROPOUT,
     HP_QUANTILE_ALPHA, HP_TWEEDIE_POWER, HP_SAMPLES, HP_HUBER_DELTA, IP_ACT, IP_DIST, IP_LOSS,
     IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM,
-    IP_HAS_MAXW2, IP_SPARSE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION,
+    IP_HAS_MAXW2, IP_SPARSE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION, HP_EA_LAMBDA,
 )
 from .rowsgd import ada_step, manual_step, max_w2_rescale, mix_seed, output_delta, output_loss, update_bias
 
@@ -88,7 +88,7 @@ def _fill_u16(buf, n, x):
 
 
 @njit(inline="always", **_OPTS)
-def _ada_row(wrow, grow, arow, brow, allw, l1, l2, rho, eps):
+def _ada_row(wrow, grow, arow, brow, erow, lea, allw, l1, l2, rho, eps):
     """ADADELTA update of one unit row with mean gradient ``grow``; returns the
     sum of squared (regularised) gradients of the weights actually updated."""
     n = wrow.shape[0]
@@ -97,18 +97,19 @@ def _ada_row(wrow, grow, arow, brow, allw, l1, l2, rho, eps):
     for i in range(n):
         w = wrow[i]
         g0 = grow[i]
-        g = g0 + l1 * _sign(w) + l2 * w
+        g = g0 + l1 * _sign(w) + l2 * w + lea * (w - erow[i])
         m = (g0 != F0) | allw
         g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
     return g2sum
 
 
 @njit(inline="always", **_OPTS)
-def _manual_row(wrow, grow, vrow, allw, l1, l2, r, mu, momentum, nesterov):
+def _manual_row(wrow, grow, vrow, erow, lea, allw, l1, l2, r, mu, momentum, nesterov):
     for i in range(wrow.shape[0]):
         w = wrow[i]
         g0 = grow[i]
-        manual_step(wrow, vrow, i, w, g0 + l1 * _sign(w) + l2 * w, (g0 != F0) | allw, r, mu, momentum, nesterov)
+        manual_step(wrow, vrow, i, w, g0 + l1 * _sign(w) + l2 * w + lea * (w - erow[i]), (g0 != F0) | allw, r, mu,
+                    momentum, nesterov)
 
 
 @njit(**_OPTS)
@@ -129,7 +130,7 @@ def _max_units(units, maxout):
 
 @njit(**_OPTS)
 def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                   W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size, samples0):
+                   W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, batch_size, samples0):
     """Train on ``order[lo:hi]`` in batches of ``batch_size`` rows; returns the loss sum."""
     L = units.shape[0] - 1
     actc = ip[IP_ACT]
@@ -152,6 +153,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
     sparse = ip[IP_SPARSE] != 0
     beta = np.float32(hp[HP_SPARSITY_BETA])
     avg_act = np.float32(hp[HP_AVG_ACTIVATION])
+    lea = np.float32(hp[HP_EA_LAMBDA])  # 0 without elastic averaging (then Ew, Eb are W, B)
     alpha = hp[HP_QUANTILE_ALPHA]
     power = hp[HP_TWEEDIE_POWER]
     delta_h = hp[HP_HUBER_DELTA]
@@ -343,6 +345,8 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
             abl = Ab[boff[l - 1]:boff[l - 1] + nrows]
             bbl = Bb[boff[l - 1]:boff[l - 1] + nrows]
             vbl = Vb[boff[l - 1]:boff[l - 1] + nrows] if momentum else bl
+            El = Ew[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if lea != F0 else Wl
+            ebl = Eb[boff[l - 1]:boff[l - 1] + nrows] if lea != F0 else bl
             prev = act[mb * aoff[l - 1]:mb * aoff[l - 1] + mb * n_prev].reshape((mb, n_prev))
             D = dbuf[0:mb * nrows].reshape((mb, nrows))
             E = ebuf[0:mb * n_prev].reshape((mb, n_prev))
@@ -397,14 +401,14 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                     wrow = Wl[rj]
                     grow = G[rj - c0]
                     if adaptive:
-                        g2sum = _ada_row(wrow, grow, Al[rj], Bl[rj], allw, l1, l2, rho, eps)
+                        g2sum = _ada_row(wrow, grow, Al[rj], Bl[rj], El[rj], lea, allw, l1, l2, rho, eps)
                     else:
                         g2sum = F0
-                        _manual_row(wrow, grow, Vl[rj], allw, l1, l2, rate, mu, momentum, nesterov)
+                        _manual_row(wrow, grow, Vl[rj], El[rj], lea, allw, l1, l2, rate, mu, momentum, nesterov)
                     if has_maxw2:
                         max_w2_rescale(wrow, max_w2)
-                    step = update_bias(bl, abl, bbl, vbl, rj, gb[rj], g2sum * inv_fanin, l1, l2, rho, eps,
-                                       adaptive, momentum, nesterov, rate, mu)
+                    step = update_bias(bl, abl, bbl, vbl, ebl, lea, rj, gb[rj], g2sum * inv_fanin, l1, l2, rho,
+                                       eps, adaptive, momentum, nesterov, rate, mu)
                     if sparse and not is_out:
                         bl[rj] -= step * beta * (Ra[aoff[l] + (rj // 2 if maxout else rj)] - avg_act)
             # delta of layer l-1 (rows of its weight matrix)
@@ -449,7 +453,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
 
 @njit(parallel=True, **_OPTS)
 def _train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size, n_threads):
+                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, batch_size, n_threads):
     n = order.shape[0]
     m = max(batch_size, 1)
     nb = (n + m - 1) // m
@@ -459,7 +463,7 @@ def _train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         hi = min(n, (nb * (t + 1) // n_threads) * m)
         if hi > lo:
             losses[t] = _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                       W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream * 1024 + t,
+                                       W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream * 1024 + t,
                                        batch_size, hp[HP_SAMPLES] + lo)
     return losses.sum()
 
@@ -473,7 +477,7 @@ def _check(name, a, dtype, ndim=None):
 
 
 def train_minibatch(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size, n_threads=1):
+                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, batch_size, n_threads=1):
     """Train on rows ``order`` in mini-batches of ``batch_size`` rows.
 
     Same arrays as ``rowsgd.train_serial`` (updated in place). ``n_threads=1``:
@@ -491,7 +495,8 @@ def train_minibatch(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     _check("xnum", xnum, np.float32, 2)
     _check("xcat", xcat, np.int32, 2)
     for name, a in (("y", y), ("offs", offs), ("hdrop", hdrop), ("W", W), ("B", B), ("Aw", Aw),
-                    ("Bw", Bw), ("Ab", Ab), ("Bb", Bb), ("Vw", Vw), ("Vb", Vb), ("Ra", Ra)):
+                    ("Bw", Bw), ("Ab", Ab), ("Bb", Bb), ("Vw", Vw), ("Vb", Vb), ("Ra", Ra), ("Ew", Ew),
+                    ("Eb", Eb)):
         _check(name, a, np.float32, 1)
     for name, a in (("units", units), ("woff", woff), ("boff", boff), ("aoff", aoff), ("ip", ip)):
         _check(name, a, np.int64, 1)
@@ -511,7 +516,7 @@ def train_minibatch(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     with threadpool_limits(limits=1, user_api="blas"):
         if n_threads == 1:
             return float(_train_batches(order, 0, order.shape[0], xnum, xcat, y, offs, units, woff, boff, aoff,
-                                        hdrop, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size,
+                                        hdrop, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, batch_size,
                                         hp[HP_SAMPLES]))
         return float(_train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                     W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, batch_size, n_threads))
+                                     W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, batch_size, n_threads))

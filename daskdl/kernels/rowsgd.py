@@ -28,7 +28,7 @@ from .codes import (
     HP_MOM_RAMP, HP_MOM_STABLE, HP_L1, HP_L2, HP_MAX_W2, HP_INPUT_DROPOUT, HP_QUANTILE_ALPHA,
     HP_TWEEDIE_POWER, HP_SAMPLES, HP_HUBER_DELTA, IP_ACT, IP_DIST, IP_LOSS, IP_ADAPTIVE,
     IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM, IP_HAS_MAXW2,
-    IP_SPARSE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION,
+    IP_SPARSE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION, HP_EA_LAMBDA,
 )
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy",
@@ -152,16 +152,27 @@ def manual_step(wrow, vrow, i, w, g, m, r, mu, momentum, nesterov):
 
 
 @njit(inline="always", **_OPTS)
-def _ada_loop(wrow, arow, brow, prev, d, eprev, need_e, fast, l1, l2, rho, eps):
+def _ada_loop(wrow, arow, brow, erow, lea, prev, d, eprev, need_e, fast, l1, l2, rho, eps):
     """ADADELTA update of all of wrow; branch-free body so that it vectorizes.
 
     Loops run from 0 over (sliced) rows: a variable start index would make
-    every access carry a negative-index check that blocks vectorization."""
+    every access carry a negative-index check that blocks vectorization.
+    The elastic-averaging term ``lea * (w - erow[i])`` has loops of its own, so
+    that the common case (no elastic averaging) keeps its vectorized form."""
     n = wrow.shape[0]
     omr = F1 - rho
     g2sum = F0
     allw = not fast
-    if need_e:
+    if lea != F0:
+        for i in range(n):
+            w = wrow[i]
+            a = prev[i]
+            if need_e:
+                eprev[i] += d * w
+            g = d * a + l1 * _sign(w) + l2 * w + lea * (w - erow[i])
+            m = (a != F0) | allw
+            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
+    elif need_e:
         for i in range(n):
             w = wrow[i]
             a = prev[i]
@@ -180,7 +191,7 @@ def _ada_loop(wrow, arow, brow, prev, d, eprev, need_e, fast, l1, l2, rho, eps):
 
 
 @njit(inline="always", **_OPTS)
-def _update_row(wrow, arow, brow, vrow, prev, d, eprev, need_e, fast,
+def _update_row(wrow, arow, brow, vrow, erow, lea, prev, d, eprev, need_e, fast,
                 l1, l2, rho, eps, adaptive, r, mu, momentum, nesterov):
     """Update the weights ``wrow`` of one unit with error d and inputs ``prev``.
 
@@ -189,21 +200,28 @@ def _update_row(wrow, arow, brow, vrow, prev, d, eprev, need_e, fast,
     """
     n = wrow.shape[0]
     if adaptive:
-        return _ada_loop(wrow, arow, brow, prev, d, eprev, need_e, fast, l1, l2, rho, eps)
+        return _ada_loop(wrow, arow, brow, erow, lea, prev, d, eprev, need_e, fast, l1, l2, rho, eps)
     if need_e:
         for i in range(n):
             eprev[i] += d * wrow[i]
     allw = not fast
-    for i in range(n):
-        w = wrow[i]
-        a = prev[i]
-        manual_step(wrow, vrow, i, w, d * a + l1 * _sign(w) + l2 * w, (a != F0) | allw, r, mu, momentum,
-                    nesterov)
+    if lea != F0:
+        for i in range(n):
+            w = wrow[i]
+            a = prev[i]
+            manual_step(wrow, vrow, i, w, d * a + l1 * _sign(w) + l2 * w + lea * (w - erow[i]), (a != F0) | allw, r,
+                        mu, momentum, nesterov)
+    else:
+        for i in range(n):
+            w = wrow[i]
+            a = prev[i]
+            manual_step(wrow, vrow, i, w, d * a + l1 * _sign(w) + l2 * w, (a != F0) | allw, r, mu, momentum,
+                        nesterov)
     return F0
 
 
 @njit(inline="always", **_OPTS)
-def _update_row_list(wrow, arow, brow, vrow, prev, idx, nidx, d, fast,
+def _update_row_list(wrow, arow, brow, vrow, erow, lea, prev, idx, nidx, d, fast,
                      l1, l2, rho, eps, adaptive, r, mu, momentum, nesterov):
     """Same as _update_row for the scattered one-hot inputs listed in idx[:nidx]."""
     one_m_rho = F1 - rho
@@ -214,7 +232,7 @@ def _update_row_list(wrow, arow, brow, vrow, prev, idx, nidx, d, fast,
         a = prev[i]
         if fast and a == F0:
             continue
-        g = d * a + l1 * _sign(w) + l2 * w
+        g = d * a + l1 * _sign(w) + l2 * w + lea * (w - erow[i])
         if adaptive:
             g2 = g * g
             bn = rho * brow[i] + one_m_rho * g2
@@ -241,12 +259,12 @@ def _update_row_list(wrow, arow, brow, vrow, prev, idx, nidx, d, fast,
 
 
 @njit(inline="always", **_OPTS)
-def update_bias(bl, abl, bbl, vbl, rj, d, gm, l1, l2, rho, eps, adaptive, momentum, nesterov, rate, mu):
+def update_bias(bl, abl, bbl, vbl, ebl, lea, rj, d, gm, l1, l2, rho, eps, adaptive, momentum, nesterov, rate, mu):
     """Update bias ``rj`` with error ``d``; ADADELTA state driven by ``gm``, the unit's mean squared
     weight gradient (H2O's bias rule, spec Q7). Returns the step size used (ADADELTA's eta or the
     manual rate)."""
     b = bl[rj]
-    gb = d + l1 * _sign(b) + l2 * b
+    gb = d + l1 * _sign(b) + l2 * b + lea * (b - ebl[rj])
     if adaptive:
         bn = rho * bbl[rj] + (F1 - rho) * gm
         bn = bn if bn > TINY else F0
@@ -293,7 +311,7 @@ def max_w2_rescale(wrow, max_w2):
 
 @njit(**_OPTS)
 def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-              W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip,
+              W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip,
               act, err, win, dropped, a0clean, cidx, rng, samples):
     """Train on row ``r``; returns the row's training loss.
 
@@ -322,6 +340,7 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     sparse = ip[IP_SPARSE] != 0
     beta = np.float32(hp[HP_SPARSITY_BETA])
     avg_act = np.float32(hp[HP_AVG_ACTIVATION])
+    lea = np.float32(hp[HP_EA_LAMBDA])  # 0 without elastic averaging (then Ew, Eb are W, B)
     n_in = units[0]
     n_num = xnum.shape[1]
     n_cat = xcat.shape[1]
@@ -479,6 +498,8 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         abl = Ab[boff[l - 1]:boff[l - 1] + nrows]
         bbl = Bb[boff[l - 1]:boff[l - 1] + nrows]
         vbl = Vb[boff[l - 1]:boff[l - 1] + nrows] if momentum else bl
+        El = Ew[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if lea != F0 else Wl
+        ebl = Eb[boff[l - 1]:boff[l - 1] + nrows] if lea != F0 else bl
         prev = act[aoff[l - 1]:aoff[l - 1] + n_prev]
         cur = act[aoff[l]:aoff[l] + n_l]
         dl = err[aoff[l]:aoff[l] + n_l]
@@ -511,18 +532,20 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
             arow = Al[rj]
             brow = Bl[rj]
             vrow = Vl[rj]
+            erow = El[rj]
             if l == 1 and fast:
                 g2sum = _update_row(wrow[numoff:n_in], arow[numoff:n_in], brow[numoff:n_in],
-                                    vrow[numoff:n_in] if momentum else vrow, prev[numoff:n_in], d, eprev,
+                                    vrow[numoff:n_in] if momentum else vrow, erow[numoff:n_in], lea,
+                                    prev[numoff:n_in], d, eprev,
                                     False, fast, l1, l2, rho, eps, adaptive, rate, mu, momentum, nesterov)
-                g2sum += _update_row_list(wrow, arow, brow, vrow, prev, cidx, ncidx, d, fast,
+                g2sum += _update_row_list(wrow, arow, brow, vrow, erow, lea, prev, cidx, ncidx, d, fast,
                                           l1, l2, rho, eps, adaptive, rate, mu, momentum, nesterov)
             else:
-                g2sum = _update_row(wrow, arow, brow, vrow, prev, d, eprev, need_e, fast,
+                g2sum = _update_row(wrow, arow, brow, vrow, erow, lea, prev, d, eprev, need_e, fast,
                                     l1, l2, rho, eps, adaptive, rate, mu, momentum, nesterov)
             if has_maxw2:
                 max_w2_rescale(wrow, max_w2)
-            step = update_bias(bl, abl, bbl, vbl, rj, d, g2sum * inv_fanin, l1, l2, rho, eps, adaptive,
+            step = update_bias(bl, abl, bbl, vbl, ebl, lea, rj, d, g2sum * inv_fanin, l1, l2, rho, eps, adaptive,
                                momentum, nesterov, rate, mu)
             if sparse and not is_out:  # sparse autoencoder: pull the mean activation to the target
                 bl[rj] -= step * beta * (Ra[aoff[l] + j] - avg_act)
@@ -549,29 +572,29 @@ def _scratch(units, aoff, n_cat):
 
 @njit(**_OPTS)
 def _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, samples0):
+                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, samples0):
     act, err, win, dropped, a0clean, cidx = _scratch(units, aoff, xcat.shape[1])
     rng = np.empty(1, dtype=np.uint64)
     rng[0] = mix_seed(seed, stream, lo)
     loss = 0.0
     for k in range(lo, hi):
         loss += train_row(order[k], xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                          W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip,
+                          W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip,
                           act, err, win, dropped, a0clean, cidx, rng, samples0 + (k - lo))
     return loss
 
 
 @njit(**_OPTS)
 def train_serial(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream):
+                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream):
     """Train on rows ``order`` in sequence (one thread, reproducible). Returns the loss sum."""
     return _train_range(order, 0, order.shape[0], xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                        W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, hp[HP_SAMPLES])
+                        W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, hp[HP_SAMPLES])
 
 
 @njit(parallel=True, **_OPTS)
 def train_hogwild(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, n_threads):
+                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, n_threads):
     """Lock-free HOGWILD!: ``n_threads`` threads update the same arrays. Returns the loss sum."""
     n = order.shape[0]
     losses = np.zeros(n_threads)
@@ -579,7 +602,7 @@ def train_hogwild(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         lo = n * t // n_threads
         hi = n * (t + 1) // n_threads
         losses[t] = _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream * 1024 + t,
+                                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream * 1024 + t,
                                  hp[HP_SAMPLES] + lo)
     return losses.sum()
 
@@ -607,7 +630,7 @@ def _merge(shared, copies, n_threads, average):
 
 @njit(parallel=True, **_OPTS)
 def _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-           cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, cRa, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra,
+           cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, cRa, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb,
            hp, ip, seed, stream, n_threads, losses, counts):
     n = order.shape[0]
     momentum = ip[IP_MOMENTUM] != 0
@@ -630,12 +653,12 @@ def _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff,
         if hi > lo:
             losses[t] += _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                                       cW[t], cB[t], cAw[t], cBw[t], cAb[t], cBb[t], cVw[t], cVb[t], cRa[t],
-                                      hp, ip, seed, stream * 1048576 + base // max(sync_rows, 1) + t,
+                                      Ew, Eb, hp, ip, seed, stream * 1048576 + base // max(sync_rows, 1) + t,
                                       hp[HP_SAMPLES] + lo)
 
 
 def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream, n_threads, sync_rows,
+                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, n_threads, sync_rows,
                  average_weights=False):
     """Private copy per thread, merged every ``sync_rows`` rows per thread.
 
@@ -645,7 +668,7 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     """
     if n_threads <= 1:
         return train_serial(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                            W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, hp, ip, seed, stream)
+                            W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream)
     T = n_threads
     cW = np.empty((T, W.shape[0]), np.float32)
     cB = np.empty((T, B.shape[0]), np.float32)
@@ -665,7 +688,7 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     base = 0
     while base < n:
         _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-               cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, cRa, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra,
+               cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, cRa, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb,
                hp, ip, seed, stream, T, losses, counts)
         active = int((counts > 0).sum())
         if active == T:

@@ -99,7 +99,12 @@ class Network:
         return net
 
     def arrays(self):
-        return tuple(getattr(self, a) for a in self.ARRAYS)
+        """The kernels' arrays: ``ARRAYS`` then the elastic-averaging consensus weights and biases
+        (this network's own W and B when there is no consensus, which with a zero elastic
+        regularization leaves the gradients unchanged)."""
+        c = getattr(self, "consensus", None)
+        ew, eb = (self.W, self.B) if c is None else (c.W, c.B)
+        return tuple(getattr(self, a) for a in self.ARRAYS) + (ew, eb)
 
     def copy(self) -> "Network":
         other = Network.__new__(Network)

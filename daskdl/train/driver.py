@@ -25,8 +25,8 @@ from ..model.predict import output, reconstruction_error
 from ..params import Resolved
 from .progress import Progress
 from .stopping import resolve_stopping_metric, stop_early
-from .task import (KernelConfig, block_rows, combine_models, concat_blocks, cursor_of, finalize_models,
-                   stream_pass, train_pass)
+from .task import (KernelConfig, block_rows, combine_models, concat_blocks, cursor_of, elastic_consensus,
+                   finalize_models, stream_pass, train_pass)
 
 
 class TrainingError(RuntimeError):
@@ -74,6 +74,7 @@ def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelC
     hp[codes.HP_HUBER_DELTA] = 1.0  # spec Q4: training Huber delta is 1 in standardized units
     hp[codes.HP_SPARSITY_BETA] = res.sparsity_beta if res.autoencoder else 0.0
     hp[codes.HP_AVG_ACTIVATION] = res.average_activation
+    hp[codes.HP_EA_LAMBDA] = res.elastic_averaging_regularization if res.elastic_averaging else 0.0
     ip = np.zeros(codes.IP_SIZE, np.int64)
     ip[codes.IP_ACT] = layout.act
     ip[codes.IP_DIST] = layout.out_dist
@@ -326,6 +327,9 @@ class Trainer:
         self.row_scale = 1.0  # balanced rows per training row (balance_classes)
         self.replicated = False  # every training worker holds all rows (replicate_training_data)
         self.last_compute_s = 0.0  # longest worker computation of the last iteration
+        self.elastic = bool(res.elastic_averaging)
+        self.locals = {}  # elastic averaging: each worker's own model (a future, or a Network in-process)
+        self.ea_started = False
 
     # -- data placement -------------------------------------------------------------------
     def place(self, frame, out_of_core=None):
@@ -469,8 +473,17 @@ class Trainer:
         if self.replicated:  # every worker holds all rows and trains on its share of the iteration
             frac /= max(1, len(self.workers))
         if self.client is None:
-            net, rows, loss, self.last_compute_s = train_pass(model, self.local, self.cfg, it, frac, samples_before,
-                                                              weighted)
+            if self.elastic:  # the local model persists; the consensus is scored and returned
+                start = self.locals.get(None, model)
+                res = train_pass(start, self.local, self.cfg, it, frac, samples_before, weighted, 0, model)
+                if res[0] is not None:
+                    self.locals[None] = res[0]
+                net, rows, loss, self.last_compute_s = elastic_consensus(
+                    res, model, self.res.elastic_averaging_moving_rate, not self.ea_started)
+                self.ea_started = True
+            else:
+                net, rows, loss, self.last_compute_s = train_pass(model, self.local, self.cfg, it, frac,
+                                                                  samples_before, weighted)
             self.last_good = net if net is not None else model
             return self.last_good, rows, loss
         while True:
@@ -481,6 +494,7 @@ class Trainer:
                     raise
                 self.retries += 1
                 self._recover()
+                self.locals = {}  # elastic averaging: the workers restart from the consensus
                 model = self.client.scatter(self.last_good, hash=False)
 
     def _recover(self):
@@ -505,20 +519,25 @@ class Trainer:
         client = self.client
         results = []
         tag = f"{id(self)}-{it}-{self.retries}"
+        consensus = model if self.elastic else None
         if self.out_of_core:
             quota = max(1, int(round(rows_global / max(1, len(self.workers)))))
             for i, w in enumerate(self.workers):
-                results.append(client.submit(stream_pass, model, self.stream_parts[w], self.schema, self.std,
-                                             self.cfg, it, quota, self.cursors[w], samples_before, weighted, i,
+                results.append(client.submit(stream_pass, self.locals.get(w, model), self.stream_parts[w],
+                                             self.schema, self.std, self.cfg, it, quota, self.cursors[w],
+                                             samples_before, weighted, i, consensus,
                                              workers=[w], allow_other_workers=True, pure=False,
                                              key=f"do_train_stream-{tag}-{i}"))
             cursors = client.gather([client.submit(cursor_of, r, pure=False) for r in results])
             self.cursors.update(zip(self.workers, cursors))
         else:
             for i, w in enumerate(self.workers):
-                results.append(client.submit(train_pass, model, self.data[w], self.cfg, it, frac, samples_before,
-                                             weighted, i, workers=[w], allow_other_workers=True, pure=False,
+                results.append(client.submit(train_pass, self.locals.get(w, model), self.data[w], self.cfg, it,
+                                             frac, samples_before, weighted, i, consensus,
+                                             workers=[w], allow_other_workers=True, pure=False,
                                              key=f"do_train-{tag}-{i}"))
+        if self.elastic:  # every worker keeps training its own model
+            self.locals = dict(zip(self.workers, results))
         if len(results) == 1:
             merged = results[0]
         else:
@@ -526,9 +545,15 @@ class Trainer:
                 results = [client.submit(combine_models, *results[i:i + 8], pure=False)
                            for i in range(0, len(results), 8)]
             # summed changes keep every worker's progress; they are used while each worker makes at
-            # most one pass over its own rows per iteration, else the plain average (H2O)
-            base = model if (self.cfg.sum_workers and frac <= 1.0 and not self.out_of_core) else None
+            # most one pass over its own rows per iteration, else the plain average (H2O, and always
+            # with elastic averaging)
+            base = model if (self.cfg.sum_workers and frac <= 1.0 and not self.out_of_core
+                             and not self.elastic) else None
             merged = client.submit(finalize_models, results[0], base, pure=False)
+        if self.elastic:
+            merged = client.submit(elastic_consensus, merged, model, self.res.elastic_averaging_moving_rate,
+                                   not self.ea_started, pure=False)
+            self.ea_started = True
         out = merged.result()
         net, rows, loss = out[0], out[1], out[2]
         self.last_compute_s = float(out[-1])
@@ -549,6 +574,7 @@ class Trainer:
         return self.client.scatter(net, broadcast=len(self.workers) > 1, hash=False)
 
     def release(self):
+        self.locals = {}
         if self.client is not None:
             for name in ("data", "_parts", "_pieces", "stream_parts"):
                 if hasattr(self, name):

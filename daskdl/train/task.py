@@ -137,14 +137,17 @@ def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig,
 
 
 def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fraction: float,
-               samples_before: float, weighted: bool, part: int = 0):
-    """Train a copy of ``net`` on ``fraction`` of ``block``'s rows.
+               samples_before: float, weighted: bool, part: int = 0, consensus=None):
+    """Train a copy of ``net`` on ``fraction`` of ``block``'s rows (pulled toward ``consensus``,
+    a Network or a pass result, with elastic averaging).
 
     Returns ``(net, rows_processed, loss_sum, compute_seconds)``; a worker without rows
     returns ``(None, 0, 0.0, 0.0)`` so that it does not take part in averaging.
     """
     if isinstance(net, tuple):  # the (net, rows, loss, seconds) result of the previous iteration
         net = net[0]
+    if isinstance(consensus, tuple):
+        consensus = consensus[0]
     n = block_rows(block)
     if n == 0:
         return None, 0, 0.0, 0.0
@@ -156,6 +159,7 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
     out = net.copy()
     if len(order) == 0:
         return None, 0, 0.0, 0.0
+    out.consensus = consensus
     n_threads = _n_threads(cfg)
     import numba
 
@@ -168,7 +172,27 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
                               n_threads)
         finally:
             numba.set_num_threads(prev)
+            out.consensus = None
     return out, int(len(order)), loss, time.perf_counter() - t0
+
+
+def elastic_consensus(avg, previous, moving_rate: float, first: bool):
+    """Elastic averaging (spec 5.5): ``consensus <- m * average + (1 - m) * consensus`` (the first
+    time, the average itself). ``avg`` is a finished average ``(net, rows, loss, seconds)``; the
+    consensus is what is scored and returned, with the average's optimizer state."""
+    net, rows, loss, secs = avg
+    if net is None:
+        return avg
+    if isinstance(previous, tuple):
+        previous = previous[0]
+    if not first and previous is not None:
+        m = np.float32(moving_rate)
+        net = net.copy()
+        for a in ("W", "B"):
+            arr = getattr(net, a)
+            arr *= m
+            arr += (np.float32(1.0) - m) * getattr(previous, a)
+    return net, rows, loss, secs
 
 
 def combine_models(*items):
@@ -233,7 +257,7 @@ def cursor_of(result):
 
 
 def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: KernelConfig, iteration: int,
-                quota: int, cursor: int, samples_before: float, weighted: bool, part: int = 0):
+                quota: int, cursor: int, samples_before: float, weighted: bool, part: int = 0, consensus=None):
     """Local-only (out-of-core) training: read this worker's partitions one at a time,
     starting at ``cursor``, encode each and train on it, passing the model from
     partition to partition, until ``quota`` rows were processed.
@@ -265,7 +289,7 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
         if n:
             frac = min(1.0, (quota - rows) / n)
             out, done, l, _ = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
-                                         part * 100003 + visited)
+                                         part * 100003 + visited, consensus)
             if out is not None:
                 cur = out
                 rows += done
