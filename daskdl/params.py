@@ -195,12 +195,13 @@ _REJECTED: dict[str, dict[str, str]] = {
 #: Parameters whose non-default values ask for a feature that is not available yet
 #: (``name -> feature``). Remove an entry once the feature exists.
 NOT_YET: dict[str, str] = {
-    "categorical_encoding": "categorical encodings other than one_hot_internal",
+    "categorical_encoding": "the Eigen categorical encoding",
 }
 
 # For NOT_YET enum parameters: values (canonical) that are available now.
 _NOT_YET_OK_VALUES: dict[str, frozenset[str]] = {
-    "categorical_encoding": frozenset({"auto", "one_hot_internal", "enum", "one_hot_explicit"}),
+    "categorical_encoding": frozenset({"auto", "one_hot_internal", "enum", "one_hot_explicit", "binary",
+                                       "label_encoder", "sort_by_response", "enum_limited"}),
 }
 
 # --- checkpoint restart (spec §9.1), mapped to the Python names ------------------------------
@@ -817,7 +818,8 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
         ignore_const_cols=b["ignore_const_cols"],
         sparse=b["sparse"],
         max_categorical_features=n["max_categorical_features"],
-        categorical_encoding="one_hot_internal",
+        categorical_encoding=("one_hot_internal" if e["categorical_encoding"] in (None, "auto", "one_hot_internal")
+                              else e["categorical_encoding"]),
         weights_column=p["weights_column"],
         offset_column=p["offset_column"],
         response_column=p["response_column"],

@@ -151,7 +151,7 @@ def test_bad_input_errors():
     assert "epochs" in msg and "l1" in msg and "rho" in msg
 
 
-@pytest.mark.parametrize("param,value,feature", [("categorical_encoding", "binary", "categorical encodings")])
+@pytest.mark.parametrize("param,value,feature", [("categorical_encoding", "eigen", "Eigen categorical encoding")])
 def test_later_features_raise_not_implemented(param, value, feature):
     df = _prostate()
     with pytest.raises(NotImplementedError, match=feature):

@@ -365,7 +365,7 @@ _ALL_LATER_VALUES = {  # a non-default value for every parameter that was ever "
     "average_activation": 0.2,
     "custom_metric_func": "python:metric",
     "auc_type": "macro_ovr",
-    "categorical_encoding": "binary",
+    "categorical_encoding": "eigen",
     "single_node_mode": True,
 }
 _NOT_YET_VALUES = {k: v for k, v in _ALL_LATER_VALUES.items() if k in NOT_YET}
@@ -408,9 +408,9 @@ def test_not_yet_defaults_and_allowed_values_pass():
 
 def test_value_errors_win_and_list_not_yet_too():
     with pytest.raises(ParameterError) as ei:
-        reg(categorical_encoding="binary", epochs=-1)
+        reg(categorical_encoding="eigen", epochs=-1)
     msg = _err(ei)
-    assert "epochs" in msg and "categorical_encoding" in msg and "categorical encodings" in msg
+    assert "epochs" in msg and "categorical_encoding" in msg and "Eigen categorical encoding" in msg
 
 
 def test_custom_stopping_metric_needs_a_custom_metric():

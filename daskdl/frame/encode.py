@@ -87,6 +87,8 @@ def encode_partition(pdf: pd.DataFrame, schema: FrameSchema, *, training: bool,
     (y is NaN where the response is missing, unseen, or the column is absent). Predictor columns absent
     from ``pdf`` are treated as all missing; extra columns are ignored.
     """
+    if schema.cat_encoding is not None:  # categorical_encoding other than the internal one-hot
+        pdf = schema.cat_transform.apply(pdf)
     n = len(pdf)
     keep = np.ones(n, dtype=bool)
 

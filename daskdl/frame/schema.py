@@ -279,7 +279,7 @@ _FIELDS = [
     "resp_sd", "resp_min", "resp_max", "respmul", "respsub", "weights_column", "offset_column", "ignored",
     "dropped_reasons", "n_rows", "sum_w", "autoencoder", "use_all_factor_levels", "transform",
     "missing_values_handling", "max_categorical_features", "hashing", "hash_seed", "sparse", "standardize",
-    "columns",
+    "columns", "cat_encoding",
 ]
 _ARRAYS = {"cat_offsets": np.int32, "normmul": np.float64, "normsub": np.float64, "num_means": np.float64,
            "num_impute": np.float64}
@@ -305,6 +305,27 @@ class FrameSchema:
         self._level_index = None
         self._class_index = None
         self._hash_lut = None
+        self._cat_transform = None
+
+    @property
+    def cat_transform(self):
+        """The fitted categorical_encoding applied before encoding (None for the internal one-hot)."""
+        if self.cat_encoding is None:
+            return None
+        if self._cat_transform is None:
+            from .catenc import CategoricalTransform
+
+            self._cat_transform = CategoricalTransform.from_dict(self.cat_encoding)
+        return self._cat_transform
+
+    def source_columns(self) -> list[str]:
+        """Columns of the user's frame that the predictors come from (before categorical_encoding)."""
+        cols = list(self.cat_cols) + list(self.num_cols)
+        t = self.cat_transform
+        if t is None:
+            return cols
+        back = {o: c for c in t.levels for o in t.output_columns(c)}
+        return list(dict.fromkeys(back.get(c, c) for c in cols))
 
     # ----------------------------------------------------------------------------------------- #
     @classmethod

@@ -87,14 +87,15 @@ def check_columns(ckpt, frame):
     levels of its categoricals or response."""
     schema = ckpt._fit["schema"]
     cols = set(map(str, frame.columns))
-    need = list(schema.cat_cols) + list(schema.num_cols) + ([schema.response] if schema.response else [])
+    need = schema.source_columns() + ([schema.response] if schema.response else [])
     missing = [c for c in need if c not in cols]
     if missing:
         raise ValueError(f"checkpoint restart refused: the training frame lacks the checkpoint's columns {missing}")
     # new levels are an error (spec 9.1): compare the distinct values of each categorical
     import pandas as pd
 
-    checks = list(zip(schema.cat_cols, schema.cat_levels))
+    encoded = set() if schema.cat_transform is None else set(schema.cat_transform.levels)
+    checks = [(c, lv) for c, lv in zip(schema.cat_cols, schema.cat_levels) if c not in encoded]
     if schema.classification and schema.response:
         checks.append((schema.response, schema.classes))
     if not checks:

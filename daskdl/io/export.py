@@ -37,6 +37,11 @@ def _meta_and_arrays(model):
     state = model._state()
     r = model._fit["resolved"]
     schema = state["schema"]
+    if schema.cat_encoding is not None:
+        raise NotImplementedError(
+            f"exporting a model trained with categorical_encoding={schema.cat_encoding['kind']!r} is not "
+            f"available (the exporters reproduce the internal one-hot encoding only); save it with "
+            f"daskdl.save_model instead")
     net = model._fit["net"]
     lay = net.layout
     raw_cols = [c for c in schema.columns if c in set(schema.cat_cols) | set(schema.num_cols)]

@@ -350,6 +350,14 @@ def _load(p: Path):
 
     # schema
     sd = dict(a["schema"])
+    sd.setdefault("cat_encoding", None)  # added after the first files were written
+    if sd["cat_encoding"] is not None:
+        from ..frame.catenc import CategoricalTransform
+
+        try:
+            CategoricalTransform.from_dict(sd["cat_encoding"])
+        except (ValueError, TypeError, AttributeError) as e:
+            _need(False, f"attribute 'schema.cat_encoding' is invalid: {e}")
     for f, dt in _SCHEMA_ARRAYS.items():
         sd[f] = _read_array(root, f"schema/{f}", dt, checksums)
     missing = sorted(set(_FIELDS) - set(sd))

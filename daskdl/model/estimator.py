@@ -196,8 +196,9 @@ class DeepLearningEstimator:
         validate(_for_validation(parms), response_kind=rk, n_classes=None,
                  has_validation=validation_frame is not None)
         seed = parms.get("seed", -1)
+        transform, fit_frame, fit_x = _categorical_encoding(parms, training_frame, x, y, rk, fold_column)
         schema = FrameSchema.fit(
-            training_frame, x, y, autoencoder=autoencoder, weights_column=parms.get("weights_column"),
+            fit_frame, fit_x, y, autoencoder=autoencoder, weights_column=parms.get("weights_column"),
             offset_column=parms.get("offset_column"),
             ignored_columns=_with_fold_column(parms.get("ignored_columns"), fold_column),
             ignore_const_cols=bool(parms.get("ignore_const_cols", True)),
@@ -207,6 +208,8 @@ class DeepLearningEstimator:
             max_categorical_features=int(parms.get("max_categorical_features", 2147483647)),
             seed=int(seed) if seed is not None and int(seed) >= 0 else 0,
             classification=None if autoencoder else (rk == "categorical"))
+        if transform is not None:
+            schema.cat_encoding = transform.to_dict()
         res = validate(_for_validation(parms), response_kind=rk,
                        n_classes=len(schema.classes) if schema.classification else None,
                        y_min=schema.resp_min if not schema.classification else None,
@@ -733,6 +736,32 @@ class _DeepFeaturesFn(_ColumnsFn):
     def compute(self, block, state):
         return forward(state["net"], block.xnum, block.xcat, state["schema"].num_offset,
                        hidden_dropout=state["hidden_dropout"], upto=self.layer + 1)
+
+
+def _categorical_encoding(parms, frame, x, y, rk, fold_column):
+    """Fit ``categorical_encoding`` (binary, label_encoder, sort_by_response, enum_limited) on the
+    training frame: returns (transform or None, the frame and x the schema is fitted on)."""
+    from ..frame.catenc import KINDS, fit_transform
+
+    enc = str(parms.get("categorical_encoding") or "auto").lower()
+    enc = {"labelencoder": "label_encoder", "sortbyresponse": "sort_by_response",
+           "enumlimited": "enum_limited"}.get(enc.replace("_", ""), enc)
+    if enc not in KINDS:
+        return None, frame, x
+    special = {c for c in (y, parms.get("weights_column"), parms.get("offset_column"), fold_column) if c}
+    ignored = set(parms.get("ignored_columns") or [])
+    cand = [str(c) for c in (x if x is not None else frame.columns)]
+    cats = [c for c, dt in zip(map(str, frame.columns), frame.dtypes)
+            if c in cand and c not in special and c not in ignored and isinstance(dt, pd.CategoricalDtype)]
+    if not cats:
+        return None, frame, x
+    t = fit_transform(frame, cats, enc, y=y, y_kind=rk)
+    if isinstance(frame, pd.DataFrame):
+        fit_frame = t.apply(frame)
+    else:
+        fit_frame = frame.map_partitions(t.apply, meta=t.apply(frame._meta))
+    fit_x = None if x is None else [o for c in x for o in (t.output_columns(c) if c in t.levels else [c])]
+    return t, fit_frame, fit_x
 
 
 def _custom_metric_of(parms, res):
