@@ -412,3 +412,19 @@ def test_multinomial_auc_not_computed_by_default(digits_probs):
         m = compute_metrics("multinomial", y, P, n_classes=10, auc_type=t)
         assert m.multinomial_auc_table() is None
         assert m.auc() is None or math.isnan(m.auc())
+
+
+def test_max_confusion_matrix_size_limits_the_printout():
+    import daskdl
+
+    df = pd.read_csv(data_path("sklearn_digits.csv.gz")).head(400)
+    df["target"] = df["target"].astype("category")
+    m = daskdl.DeepLearningEstimator(hidden=[8], epochs=1, seed=1, reproducible=True, quiet_mode=True,
+                                     max_confusion_matrix_size=5)
+    m.train(y="target", training_frame=df)
+    text = repr(m.model_performance(train=True))
+    assert "Confusion Matrix not shown: 10 classes > max_confusion_matrix_size = 5" in text
+    assert m.confusion_matrix().shape[0] >= 10  # still available on request
+    m2 = daskdl.DeepLearningEstimator(hidden=[8], epochs=1, seed=1, reproducible=True, quiet_mode=True)
+    m2.train(y="target", training_frame=df)
+    assert "Row labels: Actual class" in repr(m2.model_performance(train=True))

@@ -369,9 +369,14 @@ class ModelMetrics:
             out += ["", f"Confusion Matrix (Act/Pred) for max f1 @ threshold = {fmt(v.get('threshold'))}",
                     self.confusion_matrix().to_string()]
         elif self.kind == "multinomial":
-            out += ["", "Confusion Matrix: Row labels: Actual class; Column labels: Predicted class",
-                    self.confusion_matrix().to_string(),
-                    "", f"Top-{self._hit.size} Hit Ratios:", self.hit_ratio_table().to_string(index=False)]
+            limit = getattr(self, "max_confusion_matrix_size", 20)
+            k = len(self.classes or [])
+            if k > limit:  # as H2O: large matrices are left out of the printout (confusion_matrix() has it)
+                out += ["", f"Confusion Matrix not shown: {k} classes > max_confusion_matrix_size = {limit}"]
+            else:
+                out += ["", "Confusion Matrix: Row labels: Actual class; Column labels: Predicted class",
+                        self.confusion_matrix().to_string()]
+            out += ["", f"Top-{self._hit.size} Hit Ratios:", self.hit_ratio_table().to_string(index=False)]
         return out
 
     def __repr__(self):

@@ -392,13 +392,17 @@ class DeepLearningEstimator:
         training / validation metrics."""
         self._require_fit()
         if test_data is not None:
-            return self._performance_on(test_data)
-        if xval:
+            m = self._performance_on(test_data)
+        elif xval:
             cv = self._fit.get("cv")
-            return None if cv is None else cv.metrics
-        if valid:
-            return self._fit["result"].valid_metrics
-        return self._fit["result"].train_metrics
+            m = None if cv is None else cv.metrics
+        elif valid:
+            m = self._fit["result"].valid_metrics
+        else:
+            m = self._fit["result"].train_metrics
+        if m is not None:  # printing limit of the confusion matrix (H2O's max_confusion_matrix_size)
+            m.max_confusion_matrix_size = int(getattr(self._fit["resolved"], "max_confusion_matrix_size", 20))
+        return m
 
     def _performance_on(self, frame):
         from ..train.driver import metric_kind
@@ -644,6 +648,7 @@ class DeepLearningEstimator:
                          ("ModelMetrics on validation data", res.valid_metrics),
                          ("ModelMetrics on cross-validation data", cv.metrics if cv is not None else None)):
             if m is not None:
+                m.max_confusion_matrix_size = int(getattr(r, "max_confusion_matrix_size", 20))
                 lines += [repr(m), ""]
         lines += ["Scoring History:", self.scoring_history().tail(10).to_string(index=False)]
         vi = self._fit.get("varimp")
