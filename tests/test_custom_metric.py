@@ -9,14 +9,18 @@ from daskdl import DeepLearningEstimator
 
 
 class WeightedMae:
-    def map(self, pred, act, weight, offset, model):
-        return [weight * abs(act[0] - pred[0]), weight]
+    """Weighted mean absolute error, written as H2O's CustomMetricFunc (state: (sum, weight))."""
 
-    def reduce(self, left, right):
-        return [left[0] + right[0], left[1] + right[1]]
+    def map(self, pred, act, w, o, model):
+        err = abs(act[0] - pred[0])
+        return (w * err, w)
 
-    def metric(self, last):
-        return last[0] / last[1]
+    def reduce(self, l, r):
+        return tuple(a + b for a, b in zip(l, r))
+
+    def metric(self, state):
+        total, weight = state
+        return total / weight
 
 
 class Accuracy:

@@ -71,6 +71,18 @@ def _net(units, act, dist, momentum=False, seed=3):
     return lay, net
 
 
+def _same_as_per_row(net, common, hp, ip):
+    """Train copies of ``net`` with the per-row kernel and with batches of one; both must agree
+    (loss and every state array). Returns the two trained copies."""
+    a, b = net.copy(), net.copy()
+    la = rowsgd.train_serial(*common, *a.arrays(), hp, ip, 5, 0)
+    lb = minibatch.train_minibatch(*common, *b.arrays(), hp, ip, 5, 0, 1)
+    assert lb == pytest.approx(la, rel=1e-4)
+    for name in Network.ARRAYS:
+        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-4, atol=2e-5, err_msg=name)
+    return a, b
+
+
 @pytest.mark.parametrize("act", [TANH, RECTIFIER, MAXOUT])
 @pytest.mark.parametrize("dist", [SOFTMAX, GAUSSIAN])
 @pytest.mark.parametrize("fast", [True, False])
@@ -81,13 +93,8 @@ def test_batch_one_equals_per_row_kernel(act, dist, fast):
     hp, ip = _params(act, dist, fast=fast, numoff=5)
     hdrop = np.zeros(2, np.float32)
     order = np.random.default_rng(1).permutation(len(y)).astype(np.int64)
-    a, b = net.copy(), net.copy()
     common = (order, xnum, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff, hdrop)
-    la = rowsgd.train_serial(*common, *a.arrays(), hp, ip, 5, 0)
-    lb = minibatch.train_minibatch(*common, *b.arrays(), hp, ip, 5, 0, 1)
-    assert lb == pytest.approx(la, rel=1e-4)
-    for name in Network.ARRAYS:
-        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-4, atol=2e-5, err_msg=name)
+    a, b = _same_as_per_row(net, common, hp, ip)
     # something was learned (the test would pass trivially if nothing moved)
     assert np.abs(b.W - net.W).max() > 1e-3
 
@@ -100,13 +107,8 @@ def test_batch_one_equals_per_row_kernel_manual_rate(nesterov):
                      max_w2=2.0, numoff=5)
     hdrop = np.zeros(1, np.float32)
     order = np.arange(len(y), dtype=np.int64)
-    a, b = net.copy(), net.copy()
     common = (order, xnum, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff, hdrop)
-    la = rowsgd.train_serial(*common, *a.arrays(), hp, ip, 5, 0)
-    lb = minibatch.train_minibatch(*common, *b.arrays(), hp, ip, 5, 0, 1)
-    assert lb == pytest.approx(la, rel=1e-4)
-    for name in Network.ARRAYS:
-        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-4, atol=2e-5, err_msg=name)
+    a, b = _same_as_per_row(net, common, hp, ip)
     assert (b.weight(1).astype(np.float64) ** 2).sum(1).max() <= 2.0 * (1 + 1e-5)
 
 
@@ -301,13 +303,8 @@ def test_batch_one_equals_per_row_kernel_autoencoder(act):
     ip[IP_AUTOENCODER] = 1
     hdrop = np.zeros(1, np.float32)
     order = np.arange(len(y), dtype=np.int64)
-    a, b = net.copy(), net.copy()
     common = (order, xnum, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff, hdrop)
-    la = rowsgd.train_serial(*common, *a.arrays(), hp, ip, 5, 0)
-    lb = minibatch.train_minibatch(*common, *b.arrays(), hp, ip, 5, 0, 1)
-    assert lb == pytest.approx(la, rel=1e-4)
-    for name in Network.ARRAYS:
-        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-4, atol=2e-5, err_msg=name)
+    a, b = _same_as_per_row(net, common, hp, ip)
     assert np.abs(b.W - net.W).max() > 1e-3
 
 
@@ -327,13 +324,8 @@ def test_sparse_autoencoder_batch_one_equals_per_row_kernel(act, adaptive):
     hp[HP_SPARSITY_BETA], hp[HP_AVG_ACTIVATION] = 0.5, 0.05
     hdrop = np.zeros(2, np.float32)
     order = np.arange(len(y), dtype=np.int64)
-    a, b = net.copy(), net.copy()
     common = (order, xnum, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff, hdrop)
-    la = rowsgd.train_serial(*common, *a.arrays(), hp, ip, 5, 0)
-    lb = minibatch.train_minibatch(*common, *b.arrays(), hp, ip, 5, 0, 1)
-    assert lb == pytest.approx(la, rel=1e-4)
-    for name in Network.ARRAYS:
-        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-4, atol=2e-5, err_msg=name)
+    a, b = _same_as_per_row(net, common, hp, ip)
     assert np.abs(a.Ra[lay.aoff[1]:lay.aoff[3]]).max() > 0  # running activations were tracked
     # a state array of the wrong size is refused instead of written out of bounds
     c = net.copy()
