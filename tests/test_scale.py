@@ -210,3 +210,27 @@ def test_elastic_averaging_on_two_workers(client, tmp_path):
     assert m.model_performance(valid=True).classification_error() < 0.15
     plain, _ = _train_on(client, train, valid, **kw)
     assert not np.array_equal(m._fit["net"].W, plain._fit["net"].W)
+
+
+def test_predict_on_a_persisted_frame_uses_the_held_partitions(client, tmp_path):
+    from distributed import get_task_stream
+
+    from daskdl.model.estimator import persisted_partitions
+
+    df = _digits()
+    train = _parquet_frame(df, tmp_path, "train", 3)
+    m = DeepLearningEstimator(hidden=[8], epochs=1, seed=1, quiet_mode=True)
+    m.train(y="target", training_frame=train)
+    lazy = m.predict(train).compute()
+    held = train.persist()
+    assert persisted_partitions(train) is None
+    assert len(persisted_partitions(held)) == held.npartitions
+    with get_task_stream(client) as ts:
+        got = m.predict(held).compute()
+    pd.testing.assert_frame_equal(got, lazy)
+    # the scoring tasks read the held partitions directly: no task re-ran for the frame's own keys
+    own = {k[0] if isinstance(k, tuple) else k for k in held.__dask_keys__()}
+    ran = {t["key"][0] if isinstance(t["key"], tuple) else t["key"] for t in ts.data}
+    assert not (own & ran)
+    assert m.model_performance(test_data=held).logloss() == pytest.approx(
+        m.model_performance(test_data=train).logloss(), rel=1e-12)

@@ -333,10 +333,16 @@ class DeepLearningEstimator:
         if isinstance(frame, pd.DataFrame):
             return fn(frame, state)
         _check_frame(frame, "frame")
-        import dask
-
         meta = meta_fn(state, frame._meta.index)
-        return frame.map_partitions(fn, self._shared_state(state), meta=meta, align_dataframes=False)
+        shared = self._shared_state(state)
+        held = persisted_partitions(frame)
+        if held is not None:  # a persisted frame: score its partitions where they are held
+            import dask
+            import dask.dataframe as dd
+
+            parts = [dask.delayed(fn, pure=True)(f, shared) for f in held]
+            return dd.from_delayed(parts, meta=meta, divisions=frame.divisions, verify_meta=False)
+        return frame.map_partitions(fn, shared, meta=meta, align_dataframes=False)
 
     def _shared_state(self, state):
         """The scoring state as one graph object: a future scattered once to every worker when a
@@ -417,8 +423,9 @@ class DeepLearningEstimator:
             _check_frame(frame, "test_data")
             import dask
 
-            dstate = dask.delayed(state, pure=True)
-            parts = dask.compute(*[dask.delayed(fn)(p, dstate) for p in frame.to_delayed()])
+            dstate = self._shared_state(state)
+            held = persisted_partitions(frame)
+            parts = dask.compute(*[dask.delayed(fn)(p, dstate) for p in (held or frame.to_delayed())])
         total = combine_all(parts)
         return finalize(kind, total, classes=self._fit["schema"].classes,
                         description="Metrics reported on test data")
@@ -741,6 +748,37 @@ class _DeepFeaturesFn(_ColumnsFn):
     def compute(self, block, state):
         return forward(state["net"], block.xnum, block.xcat, state["schema"].num_offset,
                        hidden_dropout=state["hidden_dropout"], upto=self.layer + 1)
+
+
+def persisted_partitions(frame):
+    """The futures holding the partitions of a persisted dask frame, in order, or None.
+
+    A persisted dask-expr frame reaches its data through one alias task per partition, which the
+    worker runs (and measures) on every computation; for a wide partition that costs as much as
+    scoring it. Tasks that take these futures directly skip that step. Anything unexpected
+    (not persisted, a partition not held by a live future) returns None: the caller then maps over
+    the frame as usual."""
+    expr = getattr(frame, "expr", None)
+    if expr is None or type(expr).__name__ != "FromGraph":
+        return None
+    try:
+        from dask._task_spec import Alias
+        from distributed import Future
+
+        graph = frame.__dask_graph__()
+        out = []
+        for k in frame.__dask_keys__():
+            v = graph.get(k)
+            for _ in range(4):
+                if not isinstance(v, Alias):
+                    break
+                v = graph.get(v.target)
+            if not isinstance(v, Future) or v.status != "finished":
+                return None
+            out.append(v)
+        return out
+    except Exception:  # noqa: BLE001 - any change in dask internals: fall back to map_partitions
+        return None
 
 
 def _categorical_encoding(parms, frame, x, y, rk, fold_column):

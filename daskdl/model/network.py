@@ -192,7 +192,7 @@ _POOL_LOCK = threading.Lock()
 _MIN_ROWS_PER_THREAD = 2048
 
 
-def _pool() -> ThreadPoolExecutor:
+def thread_pool() -> ThreadPoolExecutor:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
@@ -231,7 +231,7 @@ def forward(net: Network, xnum, xcat, numoff: int, hidden_dropout=None, upto: in
     if k <= 1:
         return _forward(net, xnum, xcat, numoff, hidden_dropout, upto, offset)
     cuts = [n * i // k for i in range(k + 1)]
-    jobs = [_pool().submit(_forward, net, xnum[a:b], xcat[a:b], numoff, hidden_dropout, upto,
+    jobs = [thread_pool().submit(_forward, net, xnum[a:b], xcat[a:b], numoff, hidden_dropout, upto,
                            None if offset is None else offset[a:b])
             for a, b in zip(cuts[:-1], cuts[1:])]
     return np.concatenate([j.result() for j in jobs], axis=0)

@@ -8,11 +8,11 @@ import pandas as pd
 from ..frame.encode import Block, encode_dense, encode_partition
 from ..frame.schema import FrameSchema
 from ..kernels.codes import LOG_LINK
-from .network import Network, forward
+from .network import Network, forward, idle_threads, thread_pool
 
 
 def output(net: Network, block: Block, schema: FrameSchema, hidden_dropout, identity_standardized: bool,
-           correction=None):
+           correction=None, threads=None):
     """Classification: (n, K) probabilities. Regression: (n,) prediction in response
     units. Autoencoder: (n, n_in) reconstruction in the normalized input space."""
     lay = net.layout
@@ -20,7 +20,7 @@ def output(net: Network, block: Block, schema: FrameSchema, hidden_dropout, iden
     if not lay.autoencoder and lay.out_dist != 0 and schema.offset_column is not None:
         offset = link_offset(block.offset, schema, identity_standardized)
     out = forward(net, block.xnum, block.xcat, schema.num_offset, hidden_dropout=hidden_dropout,
-                  offset=offset)
+                  offset=offset, threads=threads)
     if lay.autoencoder:
         return out
     if lay.out_dist == 0:
@@ -51,7 +51,20 @@ def reconstruction_error(net: Network, block: Block, schema: FrameSchema, per_fe
 
 
 def predict_frame(pdf: pd.DataFrame, model_state: dict) -> pd.DataFrame:
-    """H2O's prediction frame for one pandas partition (index preserved)."""
+    """H2O's prediction frame for one pandas partition (index preserved). Row blocks are
+    encoded and scored concurrently on the idle threads of the worker (see ``idle_threads``)."""
+    k = min(idle_threads(), len(pdf) // _ROWS_PER_THREAD)
+    if k <= 1:
+        return _predict_rows(pdf, model_state, None)
+    cuts = [len(pdf) * i // k for i in range(k + 1)]
+    jobs = [thread_pool().submit(_predict_rows, pdf.iloc[a:b], model_state, 1) for a, b in zip(cuts[:-1], cuts[1:])]
+    return pd.concat([j.result() for j in jobs])
+
+
+_ROWS_PER_THREAD = 2048
+
+
+def _predict_rows(pdf: pd.DataFrame, model_state: dict, threads) -> pd.DataFrame:
     schema: FrameSchema = model_state["schema"]
     net: Network = model_state["net"]
     block = encode_partition(pdf, schema, training=False, standardize_response=False, row_major=False)
@@ -59,7 +72,7 @@ def predict_frame(pdf: pd.DataFrame, model_state: dict) -> pd.DataFrame:
     if len(pdf) == 0:
         return empty_prediction(model_state, pdf.index)
     out = output(net, block, schema, model_state["hidden_dropout"], model_state["identity_standardized"],
-                 correction=model_state.get("correction"))
+                 correction=model_state.get("correction"), threads=threads)
     if net.layout.autoencoder:
         recon = out.astype(np.float64)
         nn = schema.num_offset
