@@ -69,7 +69,8 @@ def run_workers(a):
                               dashboard_address=":0") as cluster, Client(cluster) as client:
                 train = mnist("train", npartitions=8).persist()
                 test = mnist("test", npartitions=2).persist()
-                m = booklet_model(epochs=a.epochs, score_interval=1e9, stopping_rounds=0)
+                m = booklet_model(epochs=a.epochs, score_interval=1e9, stopping_rounds=0,
+                                  replicate_training_data=not a.no_replicate)
                 t0 = time.time()
                 m.train(x=x, y="C785", training_frame=train)
                 wall = time.time() - t0
@@ -77,6 +78,7 @@ def run_workers(a):
                 speed = float(str(hist["training_speed"].iloc[-1]).split()[0])
                 err = m.model_performance(test_data=test).classification_error()
                 row = {"bench": "workers", "workers": n_workers, "threads": threads, "repeat": rep,
+                       "replicate_training_data": not a.no_replicate,
                        "epochs": m._fit["result"].epochs, "train_s": wall, "samples_per_s": speed,
                        "test_error": err}
                 print(json.dumps(row), flush=True)
@@ -210,6 +212,8 @@ def main():
     ap.add_argument("--cores", default="1,2,4,8,16")
     ap.add_argument("--target", type=float, default=0.04)
     ap.add_argument("--max-epochs", type=float, default=20.0)
+    ap.add_argument("--no-replicate", action="store_true",
+                    help="workers: replicate_training_data=False (each worker trains on its own rows only)")
     a = ap.parse_args()
     {"workers": run_workers, "flights": run_flights, "outofcore": run_outofcore, "scaling": run_scaling}[a.what](a)
 

@@ -340,8 +340,10 @@ class DeepLearningEstimator:
             import dask
             import dask.dataframe as dd
 
-            parts = [dask.delayed(fn, pure=True)(f, shared) for f in held]
-            return dd.from_delayed(parts, meta=meta, divisions=frame.divisions, verify_meta=False)
+            # one task per partition (the output has no text columns to convert to string dtypes)
+            with dask.config.set({"dataframe.convert-string": False}):
+                return dd.from_map(fn, held, args=[shared], meta=meta, divisions=frame.divisions,
+                                   enforce_metadata=False, label=getattr(fn, "__name__", "score"))
         return frame.map_partitions(fn, shared, meta=meta, align_dataframes=False)
 
     def _shared_state(self, state):
@@ -773,7 +775,7 @@ def persisted_partitions(frame):
                 if not isinstance(v, Alias):
                     break
                 v = graph.get(v.target)
-            if not isinstance(v, Future) or v.status != "finished":
+            if not isinstance(v, Future) or v.status in ("cancelled", "lost", "error"):
                 return None
             out.append(v)
         return out

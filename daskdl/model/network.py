@@ -242,13 +242,14 @@ def _forward(net: Network, xnum, xcat, numoff: int, hidden_dropout, upto, offset
     L = lay.n_layers
     stop = L if upto is None else upto
     a = None
+    scale = np.float32(1.0)  # test-time dropout scale of the activations ``a`` (not yet applied)
     for l in range(1, stop + 1):
         W = net.weight(l)
         b = net.bias(l)
         if l == 1:
             z = first_layer(W, b, xnum, xcat, numoff)
-        else:
-            z = a @ W.T
+        else:  # (scale * a) W^T = a (scale * W)^T: the scale goes on the small weight matrix
+            z = a @ (W.T * scale if scale != 1 else W.T)
             z += b
         is_out = l == L
         if lay.is_maxout(l):
@@ -260,8 +261,11 @@ def _forward(net: Network, xnum, xcat, numoff: int, hidden_dropout, upto, offset
             a = np.tanh(z)
         else:
             a = np.maximum(z, 0.0, out=z)
+        scale = np.float32(1.0)
         if not is_out and hidden_dropout is not None and hidden_dropout[l - 1] > 0:
-            a *= np.float32(1.0 - hidden_dropout[l - 1])
+            scale = np.float32(1.0 - hidden_dropout[l - 1])
+    if scale != 1:  # the requested hidden layer (deep features) carries its own scale
+        a *= scale
     if upto is None and not lay.autoencoder:
         if lay.out_dist == SOFTMAX:
             a = a - a.max(axis=1, keepdims=True)

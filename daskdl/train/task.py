@@ -130,8 +130,9 @@ def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig,
     # Private copies need many distinct rows per round: when a pass revisits the same few rows
     # within a round (small data, several passes per iteration), summing the copies' changes
     # overshoots (measured: prostate, 297 rows, diverged); shared-weight HOGWILD! is used there.
-    if cfg.sync_rows > 0 and len(order) >= 16 * n_threads * cfg.sync_rows and \
-            block.y.shape[0] >= 16 * n_threads * cfg.sync_rows:
+    # A pass of at least 4 rounds over a block of at least 16 rounds' rows has no such repeats.
+    if cfg.sync_rows > 0 and len(order) >= 4 * n_threads * cfg.sync_rows and \
+            len(order) <= block.y.shape[0] and block.y.shape[0] >= 16 * n_threads * cfg.sync_rows:
         return float(rowsgd.train_copies(*args, n_threads, cfg.sync_rows))
     return float(rowsgd.train_hogwild(*args, n_threads))
 
