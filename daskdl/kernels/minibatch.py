@@ -94,22 +94,37 @@ def _ada_row(wrow, grow, arow, brow, erow, lea, allw, l1, l2, rho, eps):
     n = wrow.shape[0]
     omr = F1 - rho
     g2sum = F0
-    for i in range(n):
-        w = wrow[i]
-        g0 = grow[i]
-        g = g0 + l1 * _sign(w) + l2 * w + lea * (w - erow[i])
-        m = (g0 != F0) | allw
-        g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
+    if lea != F0:  # elastic averaging: its own loop, so that the common one stays vectorized
+        for i in range(n):
+            w = wrow[i]
+            g0 = grow[i]
+            g = g0 + l1 * _sign(w) + l2 * w + lea * (w - erow[i])
+            m = (g0 != F0) | allw
+            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
+    else:
+        for i in range(n):
+            w = wrow[i]
+            g0 = grow[i]
+            g = g0 + l1 * _sign(w) + l2 * w
+            m = (g0 != F0) | allw
+            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
     return g2sum
 
 
 @njit(inline="always", **_OPTS)
 def _manual_row(wrow, grow, vrow, erow, lea, allw, l1, l2, r, mu, momentum, nesterov):
-    for i in range(wrow.shape[0]):
-        w = wrow[i]
-        g0 = grow[i]
-        manual_step(wrow, vrow, i, w, g0 + l1 * _sign(w) + l2 * w + lea * (w - erow[i]), (g0 != F0) | allw, r, mu,
-                    momentum, nesterov)
+    if lea != F0:
+        for i in range(wrow.shape[0]):
+            w = wrow[i]
+            g0 = grow[i]
+            manual_step(wrow, vrow, i, w, g0 + l1 * _sign(w) + l2 * w + lea * (w - erow[i]), (g0 != F0) | allw, r,
+                        mu, momentum, nesterov)
+    else:
+        for i in range(wrow.shape[0]):
+            w = wrow[i]
+            g0 = grow[i]
+            manual_step(wrow, vrow, i, w, g0 + l1 * _sign(w) + l2 * w, (g0 != F0) | allw, r, mu, momentum,
+                        nesterov)
 
 
 @njit(**_OPTS)

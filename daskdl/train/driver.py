@@ -532,8 +532,9 @@ class Trainer:
             self.cursors.update(zip(self.workers, cursors))
         else:
             for i, w in enumerate(self.workers):
+                share = (i, len(self.workers)) if self.replicated else None
                 results.append(client.submit(train_pass, self.locals.get(w, model), self.data[w], self.cfg, it,
-                                             frac, samples_before, weighted, i, consensus,
+                                             frac, samples_before, weighted, i, consensus, share,
                                              workers=[w], allow_other_workers=True, pure=False,
                                              key=f"do_train-{tag}-{i}"))
         if self.elastic:  # every worker keeps training its own model
@@ -668,8 +669,9 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
                 break
             row_cost = dt_it / done
             if res.train_samples_per_iteration == -2 and len(trainer.workers) > 1 and it >= 2:
+                # never fewer than the 10 synchronisations per run that the first value guarantees
                 tuned_rows = retune_rows(rows, dt_it, trainer.last_compute_s, res.target_ratio_comm_to_comp,
-                                         N * len(trainer.workers) * 10)
+                                         max(1, int(min(N * len(trainer.workers) * 10, total_target / 10))))
             samples += done
             finishing = samples >= total_target
             timed_out = res.max_runtime_secs > 0 and (time.time() - t_start) >= res.max_runtime_secs

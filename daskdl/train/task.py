@@ -138,7 +138,7 @@ def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig,
 
 
 def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fraction: float,
-               samples_before: float, weighted: bool, part: int = 0, consensus=None):
+               samples_before: float, weighted: bool, part: int = 0, consensus=None, share=None):
     """Train a copy of ``net`` on ``fraction`` of ``block``'s rows (pulled toward ``consensus``,
     a Network or a pass result, with elastic averaging).
 
@@ -152,11 +152,23 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
     n = block_rows(block)
     if n == 0:
         return None, 0, 0.0, 0.0
-    rng = np.random.default_rng([cfg.seed & 0xFFFFFFFFFFFFFFFF, iteration, part])
-    if cfg.class_factors is not None:
-        order = balanced_order(block.y, cfg.class_factors, fraction, rng)
+    if share is not None:
+        # replicated data: every worker draws the same sample of the iteration's rows and trains on
+        # its own slice of it, so that no row is trained twice in one iteration (whose changes are
+        # summed) and the slices are reshuffled every iteration
+        k, n_share = share
+        rng = np.random.default_rng([cfg.seed & 0xFFFFFFFFFFFFFFFF, iteration, 0x5EED])
+        if cfg.class_factors is not None:
+            order = balanced_order(block.y, cfg.class_factors, fraction * n_share, rng)
+        else:
+            order = sample_order(n, fraction * n_share, block.w if weighted else None, rng, True)
+        order = np.array_split(order, n_share)[k]
     else:
-        order = sample_order(n, fraction, block.w if weighted else None, rng, cfg.shuffle)
+        rng = np.random.default_rng([cfg.seed & 0xFFFFFFFFFFFFFFFF, iteration, part])
+        if cfg.class_factors is not None:
+            order = balanced_order(block.y, cfg.class_factors, fraction, rng)
+        else:
+            order = sample_order(n, fraction, block.w if weighted else None, rng, cfg.shuffle)
     out = net.copy()
     if len(order) == 0:
         return None, 0, 0.0, 0.0
