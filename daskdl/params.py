@@ -194,15 +194,10 @@ _REJECTED: dict[str, dict[str, str]] = {
 
 #: Parameters whose non-default values ask for a feature that is not available yet
 #: (``name -> feature``). Remove an entry once the feature exists.
-NOT_YET: dict[str, str] = {
-    "categorical_encoding": "the Eigen categorical encoding",
-}
+NOT_YET: dict[str, str] = {}
 
 # For NOT_YET enum parameters: values (canonical) that are available now.
-_NOT_YET_OK_VALUES: dict[str, frozenset[str]] = {
-    "categorical_encoding": frozenset({"auto", "one_hot_internal", "enum", "one_hot_explicit", "binary",
-                                       "label_encoder", "sort_by_response", "enum_limited"}),
-}
+_NOT_YET_OK_VALUES: dict[str, frozenset[str]] = {}
 
 # --- checkpoint restart (spec §9.1), mapped to the Python names ------------------------------
 #: Parameters that may be changed when restarting from a checkpoint.

@@ -1,5 +1,5 @@
 """categorical_encoding other than the internal one-hot: binary, label_encoder, sort_by_response,
-enum_limited (H2O's encodings for deep learning; eigen is not available)."""
+enum_limited and eigen (H2O's encodings for deep learning)."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,9 +81,37 @@ def test_encodings_train_predict_save_and_continue(enc, tmp_path):
         m.export_python(str(tmp_path / "m.py"))
 
 
-def test_eigen_and_bad_uses_are_refused():
+def test_eigen_projection_is_an_eigenvector_of_h2os_matrix():
+    from daskdl.frame.catenc import eigen_projection
+
+    counts = np.array([50.0, 30.0, 15.0, 5.0])
+    v = eigen_projection(counts)
+    # H2O takes a row of the (orthogonal) eigenvector matrix: unit length, whatever the basis chosen
+    # inside the degenerate top eigenspace of U = I - sqrt(p) sqrt(p)^T
+    assert np.linalg.norm(v) == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_array_equal(v, eigen_projection(counts))  # deterministic
+    # two levels: U has the simple eigenvalues 0 and 1, so the row is fixed up to signs:
+    # (sqrt(p_2), sqrt(p_1)) in magnitude
+    v2 = eigen_projection(np.array([30.0, 70.0]))
+    np.testing.assert_allclose(np.abs(v2), [np.sqrt(0.7), np.sqrt(0.3)], rtol=1e-6)
+    # missing values count in the most frequent level (H2O imputes them with the mode)
+    np.testing.assert_allclose(eigen_projection(counts, 10), eigen_projection(counts + [10.0, 0, 0, 0]))
+    df = _toy()
+    t = fit_transform(df, ["c"], "eigen")
+    out = t.apply(pd.DataFrame({"c": pd.Categorical(["a", "zz", None, "d"]), "x": [1.0, 2, 3, 4]}))
+    assert list(out.columns) == ["c.Eigen", "x"]
+    lv = t.levels["c"]
+    assert out["c.Eigen"].iloc[0] == pytest.approx(t.values["c"][lv.index("a")])
+    assert np.isnan(out["c.Eigen"].iloc[1]) and np.isnan(out["c.Eigen"].iloc[2])  # unseen, missing
+
+
+def test_eigen_trains_and_bad_uses_are_refused(tmp_path):
     df = prostate_frame().drop(columns=["ID"])
-    with pytest.raises(NotImplementedError, match="Eigen"):
-        DeepLearningEstimator(categorical_encoding="Eigen", epochs=1).train(y="CAPSULE", training_frame=df)
+    m = DeepLearningEstimator(categorical_encoding="Eigen", hidden=[8], epochs=5, seed=1, reproducible=True,
+                              quiet_mode=True)
+    m.train(y="CAPSULE", training_frame=df)
+    assert "RACE.Eigen" in m._fit["schema"].coef_names and m.auc() > 0.6
+    back = daskdl.load_model(daskdl.save_model(m, str(tmp_path)))
+    pd.testing.assert_frame_equal(back.predict(df), m.predict(df))
     with pytest.raises(ValueError, match="two-class"):
         DeepLearningEstimator(categorical_encoding="SortByResponse", epochs=1).train(y="GLEASON", training_frame=df)

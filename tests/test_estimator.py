@@ -151,13 +151,6 @@ def test_bad_input_errors():
     assert "epochs" in msg and "l1" in msg and "rho" in msg
 
 
-@pytest.mark.parametrize("param,value,feature", [("categorical_encoding", "eigen", "Eigen categorical encoding")])
-def test_later_features_raise_not_implemented(param, value, feature):
-    df = _prostate()
-    with pytest.raises(NotImplementedError, match=feature):
-        DeepLearningEstimator(epochs=1, **{param: value}).train(y="CAPSULE", training_frame=df)
-
-
 def test_messy_data_is_normal_input():
     df = _prostate().drop(columns=["ID"])
     df["ALLNA"] = np.nan

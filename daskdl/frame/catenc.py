@@ -15,6 +15,15 @@ so training, scoring, metrics and cross-validation see the same columns:
   are all zeros.
 * ``enum_limited``: only the ``max_levels`` (10, H2O's ``max_categorical_levels`` default) most
   frequent levels are kept; the others become the level ``"other"``; then the internal one-hot.
+* ``eigen``: one numeric column ``<name>.Eigen`` per categorical holding, for each level, the
+  level's entry of H2O's projection vector: with level shares p (missing values counted in the
+  most frequent level, as H2O imputes them), the matrix ``U = I - sqrt(p) sqrt(p)^T``
+  (``LinearAlgebraUtils.multiple``) is decomposed and the row of its eigenvector matrix at the
+  largest eigenvalue is taken, as H2O does; missing and unseen levels give a missing number. The
+  largest eigenvalue of U is 1 with multiplicity L - 1, so the values depend on the eigen-solver:
+  daskdl uses LAPACK (``numpy.linalg.eigh``), H2O uses Jama, and the per-level values differ from
+  H2O's. Columns with more than 1,024 levels keep the 1,024 most frequent (seen at least twice);
+  the rest count as missing.
 """
 from __future__ import annotations
 
@@ -26,7 +35,8 @@ import pandas as pd
 
 from .schema import _label, factorize_labels, numeric_values, sort_levels
 
-KINDS = ("label_encoder", "sort_by_response", "binary", "enum_limited")
+KINDS = ("label_encoder", "sort_by_response", "binary", "enum_limited", "eigen")
+EIGEN_MAX_LEVELS = 1024
 OTHER = "other"
 
 
@@ -34,11 +44,14 @@ OTHER = "other"
 class CategoricalTransform:
     kind: str
     levels: dict = field(default_factory=dict)  # column -> ordered level labels (codes 0..L-1 / kept)
+    values: dict = field(default_factory=dict)  # eigen: column -> value per level
 
     # ---- application ---------------------------------------------------------------------
     def output_columns(self, column: str) -> list[str]:
         if self.kind == "binary":
             return [f"{column}:{b}" for b in range(self.n_bits(column))]
+        if self.kind == "eigen":
+            return [f"{column}.Eigen"]
         return [column]
 
     def n_bits(self, column: str) -> int:
@@ -77,13 +90,19 @@ class CategoricalTransform:
                 v = np.where(code >= 0, code + 1, 0)
                 for b, name in enumerate(self.output_columns(c)):
                     out[name] = ((v >> b) & 1).astype(np.float64)
+            elif self.kind == "eigen":
+                vals = np.asarray(self.values[c], np.float64)
+                out[f"{c}.Eigen"] = np.where(code >= 0, vals[np.maximum(code, 0)] if len(vals) else 0.0, np.nan)
             else:
                 out[c] = np.where(code >= 0, code, np.nan).astype(np.float64)
         return pd.DataFrame(out, index=pdf.index)
 
     # ---- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "levels": {c: list(v) for c, v in self.levels.items()}}
+        d = {"kind": self.kind, "levels": {c: list(v) for c, v in self.levels.items()}}
+        if self.values:
+            d["values"] = {c: [float(x) for x in v] for c, v in self.values.items()}
+        return d
 
     @classmethod
     def from_dict(cls, d) -> "CategoricalTransform | None":
@@ -91,7 +110,10 @@ class CategoricalTransform:
             return None
         if d.get("kind") not in KINDS or not isinstance(d.get("levels"), dict):
             raise ValueError(f"invalid categorical encoding record {d!r}")
-        return cls(d["kind"], {str(c): [str(x) for x in v] for c, v in d["levels"].items()})
+        values = {str(c): [float(x) for x in v] for c, v in (d.get("values") or {}).items()}
+        if d["kind"] == "eigen" and set(values) != set(d["levels"]):
+            raise ValueError("an eigen categorical encoding needs one value per level of every column")
+        return cls(d["kind"], {str(c): [str(x) for x in v] for c, v in d["levels"].items()}, values)
 
 
 def _stats(pdf: pd.DataFrame, cols, y, y_kind, classes):
@@ -116,6 +138,7 @@ def _stats(pdf: pd.DataFrame, cols, y, y_kind, classes):
             num = float(u) if isinstance(u, (int, float, np.integer, np.floating)) and not isinstance(u, bool) \
                 else None
             d[_label(u)] = [int(m.sum()), float(ym[ok].sum()), int(ok.sum()), num]
+        d[None] = [int((codes < 0).sum()), 0.0, 0, None]  # missing values
         out[c] = d
     return out
 
@@ -163,8 +186,10 @@ def fit_transform(frame, columns, kind: str, y=None, y_kind=None, max_levels: in
         for p in parts:
             _merge(stats, p)
     levels = {}
+    missing = {}
     for c in columns:
-        d = stats.get(c, {})
+        d = dict(stats.get(c, {}))
+        missing[c] = d.pop(None, [0])[0]
         order = sort_levels({lab: v[3] for lab, v in d.items()})
         if kind == "sort_by_response":
             mean = {lab: (d[lab][1] / d[lab][2]) if d[lab][2] else math.inf for lab in order}
@@ -173,5 +198,29 @@ def fit_transform(frame, columns, kind: str, y=None, y_kind=None, max_levels: in
             top = sorted(order, key=lambda lab: (-d[lab][0], order.index(lab)))[:max(1, int(max_levels))]
             keep = set(top)
             order = [lab for lab in order if lab in keep and lab != OTHER]
+        elif kind == "eigen" and len(order) > EIGEN_MAX_LEVELS:
+            top = [lab for lab in sorted(order, key=lambda lab: (-d[lab][0], order.index(lab))) if d[lab][0] >= 2]
+            keep = set(top[:EIGEN_MAX_LEVELS])
+            order = [lab for lab in order if lab in keep]
         levels[c] = order
-    return CategoricalTransform(kind, levels)
+    values = {}
+    if kind == "eigen":
+        for c in columns:
+            counts = np.array([stats[c][lab][0] for lab in levels[c]], np.float64)
+            values[c] = eigen_projection(counts, missing.get(c, 0)).tolist()
+    return CategoricalTransform(kind, levels, values)
+
+
+def eigen_projection(counts: np.ndarray, n_missing: int = 0) -> np.ndarray:
+    """H2O's ``LinearAlgebraUtils.toEigen`` vector for level counts (see the module docstring)."""
+    counts = np.asarray(counts, np.float64).copy()
+    if counts.size == 0:
+        return counts
+    counts[int(np.argmax(counts))] += n_missing  # imputeMissing: missing values take the mode
+    counts = counts.astype(np.float32).astype(np.float64)  # H2O rounds the Gram to float precision
+    n = counts.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = (np.diag(counts) - np.outer(counts, counts) / n) / np.sqrt(np.outer(counts, counts))
+    u[~np.isfinite(u)] = 0.0
+    w, v = np.linalg.eigh(u)
+    return v[int(np.argmax(w)), :].astype(np.float32).astype(np.float64)

@@ -38,7 +38,11 @@ class CustomMetric:
     """A metric given by ``map`` / ``reduce`` / ``metric`` methods (H2O's CustomMetricFunc)."""
 
     def __init__(self, func, name: str | None = None):
-        obj = func() if isinstance(func, type) else func
+        try:
+            obj = func() if isinstance(func, type) else func
+        except Exception as e:  # noqa: BLE001 - the user's class: report it as a parameter problem
+            raise ValueError(f"custom_metric_func: the class {getattr(func, '__name__', func)!r} cannot be created "
+                             f"without arguments ({type(e).__name__}: {e})") from None
         missing = [m for m in ("map", "reduce", "metric") if not callable(getattr(obj, m, None))]
         if missing:
             raise ValueError(f"custom_metric_func must be a class (or instance) with map(pred, act, weight, "
