@@ -77,8 +77,19 @@ def test_encodings_train_predict_save_and_continue(enc, tmp_path):
     c = DeepLearningEstimator(**{**kw, "epochs": 6}, checkpoint=m)
     c.train(y="CAPSULE", training_frame=df)
     assert c._fit["result"].epochs >= 6
+    # the standalone scorer reproduces the encoding (unseen level included); ONNX refuses it
+    import importlib.util
+
+    path = m.export_python(str(tmp_path / "m.py"))
+    spec = importlib.util.spec_from_file_location("scorer_" + enc, path)
+    scorer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scorer)
+    for frame in (pdf, odd):
+        got = scorer.predict(frame)
+        want = m.predict(frame)
+        np.testing.assert_allclose(np.asarray(got["p1"], np.float64), want["p1"].to_numpy(), rtol=1e-5, atol=1e-6)
     with pytest.raises(NotImplementedError, match="categorical_encoding"):
-        m.export_python(str(tmp_path / "m.py"))
+        m.export_onnx(str(tmp_path / "m.onnx"))
 
 
 def test_eigen_projection_is_an_eigenvector_of_h2os_matrix():
@@ -113,5 +124,12 @@ def test_eigen_trains_and_bad_uses_are_refused(tmp_path):
     assert "RACE.Eigen" in m._fit["schema"].coef_names and m.auc() > 0.6
     back = daskdl.load_model(daskdl.save_model(m, str(tmp_path)))
     pd.testing.assert_frame_equal(back.predict(df), m.predict(df))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("scorer_eigen", m.export_python(str(tmp_path / "e.py")))
+    scorer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scorer)
+    np.testing.assert_allclose(np.asarray(scorer.predict(df)["p1"], np.float64), m.predict(df)["p1"].to_numpy(),
+                               rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="two-class"):
         DeepLearningEstimator(categorical_encoding="SortByResponse", epochs=1).train(y="GLEASON", training_frame=df)

@@ -37,14 +37,11 @@ def _meta_and_arrays(model):
     state = model._state()
     r = model._fit["resolved"]
     schema = state["schema"]
-    if schema.cat_encoding is not None:
-        raise NotImplementedError(
-            f"exporting a model trained with categorical_encoding={schema.cat_encoding['kind']!r} is not "
-            f"available (the exporters reproduce the internal one-hot encoding only); save it with "
-            f"daskdl.save_model instead")
     net = model._fit["net"]
     lay = net.layout
     raw_cols = [c for c in schema.columns if c in set(schema.cat_cols) | set(schema.num_cols)]
+    if schema.cat_encoding is not None:  # the user's columns, before categorical_encoding
+        raw_cols = schema.source_columns()
     meta = {
         "model_id": model._id,
         "columns": raw_cols,
@@ -62,6 +59,7 @@ def _meta_and_arrays(model):
         "identity_standardized": bool(identity_standardized(r, schema)),
         "respmul": schema.respmul, "respsub": schema.respsub,
         "offset_column": schema.offset_column,
+        "cat_encoding": schema.cat_encoding,
     }
     arrays = {"cat_offsets": np.asarray(schema.cat_offsets, np.int64),
               "normmul": np.asarray(schema.normmul, np.float64), "normsub": np.asarray(schema.normsub, np.float64),
@@ -98,6 +96,7 @@ _NPZ = os.path.join(os.path.dirname(os.path.abspath(__file__)), __NPZ_NAME__)
 with np.load(_NPZ, allow_pickle=False) as _z:
     _A = {k: _z[k] for k in _z.files}
 _LEVELS = [{lab: i for i, lab in enumerate(lv)} for lv in META["cat_levels"]]
+_ENC = META.get("cat_encoding")  # categorical_encoding other than the internal one-hot
 
 
 def _label(v):
@@ -147,7 +146,11 @@ def _columns(rows):
     if hasattr(rows, "columns") and hasattr(rows, "iloc"):  # pandas DataFrame
         n = len(rows)
         cols = {}
-        for c in META["cat_cols"] + META["num_cols"] + ([META["offset_column"]] if META["offset_column"] else []):
+        wanted = META["cat_cols"] + META["num_cols"] + ([META["offset_column"]] if META["offset_column"] else [])
+        for c in wanted + [c for c in (_ENC or {}).get("levels", {}) if c not in wanted]:
+            if _ENC and c in _ENC["levels"] and c in rows.columns:
+                cols[c] = rows[c].to_numpy(dtype=object)
+                continue
             if c in rows.columns:
                 s = rows[c]
                 if c in META["num_cols"] or c == META["offset_column"]:
@@ -173,10 +176,37 @@ def _columns(rows):
     return {c: a[:, j] for j, c in enumerate(COLUMNS)}, a.shape[0]
 
 
+def _encoded_columns(cols, n):
+    """Apply the model's categorical_encoding to the raw categorical columns."""
+    if not _ENC:
+        return cols
+    out = dict(cols)
+    for c, levels in _ENC["levels"].items():
+        lut = {lab: i for i, lab in enumerate(levels)}
+        raw = cols.get(c)
+        labels = [None] * n if raw is None else [_label(v) for v in np.asarray(raw, dtype=object).tolist()]
+        code = np.array([lut.get(lab, -1) if lab is not None else -1 for lab in labels], dtype=np.int64)
+        kind = _ENC["kind"]
+        if kind == "binary":
+            v = np.where(code >= 0, code + 1, 0)
+            for b in range(max(1, math.ceil(math.log2(len(levels) + 1)))):
+                out["%s:%d" % (c, b)] = ((v >> b) & 1).astype(np.float64)
+        elif kind == "eigen":
+            vals = np.asarray(_ENC["values"][c], np.float64)
+            out[c + ".Eigen"] = np.where(code >= 0, vals[np.maximum(code, 0)] if len(vals) else 0.0, np.nan)
+        elif kind == "enum_limited":  # kept levels, the rest "other", missing stays missing
+            out[c] = np.array([None if lab is None else (levels[k] if k >= 0 else "other")
+                               for k, lab in zip(code.tolist(), labels)], dtype=object)
+        else:  # label_encoder, sort_by_response: the level index
+            out[c] = np.where(code >= 0, code, np.nan).astype(np.float64)
+    return out
+
+
 def encode(rows):
     """Expanded float32 input (n, n_in): one-hot blocks (NA slot for missing or unseen levels), then
     the transformed numerics (missing values imputed)."""
     cols, n = _columns(rows)
+    cols = _encoded_columns(cols, n)
     X = np.zeros((n, META["n_in"]), np.float32)
     off = _A["cat_offsets"]
     shift = 0 if META["use_all_factor_levels"] else 1
@@ -341,6 +371,10 @@ def export_onnx(model, path, opset: int = 17) -> str:
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("export_onnx needs the 'onnx' package: pip install onnx") from None
     meta, arrays = _meta_and_arrays(model)
+    if meta["cat_encoding"] is not None:
+        raise NotImplementedError(
+            f"export_onnx of a model trained with categorical_encoding={meta['cat_encoding']['kind']!r} is not "
+            f"available (the ONNX graph takes the internal one-hot input); use export_python")
     if meta["offset_column"] is not None:
         raise ValueError(f"export_onnx does not support models trained with offset_column "
                          f"({meta['offset_column']!r}); use export_python")
