@@ -244,17 +244,7 @@ def _update_row_list(wrow, arow, brow, vrow, erow, lea, prev, idx, nidx, d, fast
             wrow[i] = w - eta * g
             g2sum += g2
         else:
-            if momentum:
-                v = vrow[i]
-                if nesterov:
-                    vn = mu * v - g
-                    wrow[i] = w + r * vn
-                else:
-                    vn = -r * g
-                    wrow[i] = w + vn + mu * v
-                vrow[i] = vn
-            else:
-                wrow[i] = w - r * g
+            manual_step(wrow, vrow, i, w, g, True, r, mu, momentum, nesterov)
     return g2sum
 
 
@@ -274,17 +264,7 @@ def update_bias(bl, abl, bbl, vbl, ebl, lea, rj, d, gm, l1, l2, rho, eps, adapti
         abl[rj] = an if an > TINY else F0
         bl[rj] = b - eta * gb
         return eta
-    if momentum:
-        v = vbl[rj]
-        if nesterov:
-            vn = mu * v - gb
-            bl[rj] = b + rate * vn
-        else:
-            vn = -rate * gb
-            bl[rj] = b + vn + mu * v
-        vbl[rj] = vn
-    else:
-        bl[rj] = b - rate * gb
+    manual_step(bl, vbl, rj, b, gb, True, rate, mu, momentum, nesterov)
     return rate
 
 
