@@ -57,7 +57,6 @@ def booklet_model(**kw):
 
 
 def run_workers(a):
-    import daskdl
     from daskdl.datasets import mnist
     from distributed import Client, LocalCluster
 
@@ -146,7 +145,6 @@ def run_outofcore(a):
     big = dd.concat(parts).repartition(npartitions=12 * a.copies)
     with dask.config.set(scheduler="threads"):
         big.to_parquet(tmp / "big.parquet")
-    failed = []
     size = sum(f.stat().st_size for f in (tmp / "big.parquet").rglob("*.parquet"))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=limit,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
@@ -192,7 +190,6 @@ def run_scaling(a):
             test = mnist("test", npartitions=2).persist()
             m = booklet_model(epochs=a.max_epochs, score_each_iteration=True, stopping_rounds=0,
                               classification_stop=a.target, train_samples_per_iteration=60000)
-            t0 = time.time()
             m.train(x=x, y="C785", training_frame=train, validation_frame=test)
             hist = m.scoring_history()
             ok = hist[hist["validation_classification_error"] <= a.target]

@@ -601,8 +601,6 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
 
     # ---- distribution and loss -----------------------------------------------------------
     distribution, loss = e["distribution"], e["loss"]
-    kind_text = ("categorical response" if classification else
-                 "autoencoder" if autoencoder else "numeric response")
     if loss is not None:
         if loss == "cross_entropy" and autoencoder:
             pb.error("loss='cross_entropy' cannot be used with autoencoder=True; use automatic, quadratic, "

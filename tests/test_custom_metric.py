@@ -1,6 +1,5 @@
 """custom_metric_func: H2O's map / reduce / metric user metrics."""
 import numpy as np
-import pandas as pd
 import pytest
 from conftest import prostate_frame
 

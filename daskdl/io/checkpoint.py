@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from ..params import CHECKPOINT_NOT_MODIFIABLE, PARAMETERS, default_parameters
 
 

@@ -646,7 +646,7 @@ class DeepLearningEstimator:
             what = f"{r.n_classes}-class classification"
         else:
             what = "regression"
-        lines = [f"Model Details", "=============", f"{type(self).__name__} : Deep Learning",
+        lines = ["Model Details", "=============", f"{type(self).__name__} : Deep Learning",
                  f"Model Key: {self._id}", "",
                  f"Status of Neuron Layers: predicting {schema.response}, {what}, {r.distribution} distribution, "
                  f"{r.loss} loss, {n_params:,} weights/biases, {n_params * 4 / 1024:.1f} KB, "

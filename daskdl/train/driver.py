@@ -113,7 +113,6 @@ def is_sparse(cfg: KernelConfig) -> bool:
 def encode_frame(frame, schema: FrameSchema, *, training: bool, standardize_response: bool) -> Block:
     """Encode a whole (pandas or dask) frame into one block in this process."""
     import dask
-    import dask.dataframe as dd
 
     if isinstance(frame, pd.DataFrame):
         return encode_partition(frame, schema, training=training, standardize_response=standardize_response)
@@ -342,7 +341,6 @@ class Trainer:
             self.n_rows = block_rows(self.local)
             return
         import dask
-        import dask.dataframe as dd
 
         client = self.client
         if isinstance(frame, pd.DataFrame):
