@@ -4,6 +4,7 @@
     python benchmarks/bench_scale.py flights   [--epochs 1]
     python benchmarks/bench_scale.py outofcore [--copies 8] [--memory-limit 1GB]
     python benchmarks/bench_scale.py scaling   [--cores 1,2,4,8,16] [--target 0.04]
+    python benchmarks/bench_scale.py converge  [--configs 1x1,2x1,4x1,8x1,16x1,32x1,1x16] [--epochs 10]
 
 workers:   the booklet MNIST net on 1 worker x 1 thread, 1 worker x 2 threads and 2 workers x 1
            thread: training samples/s and test error after --epochs epochs (medians of --repeats).
@@ -13,6 +14,11 @@ outofcore: the flights rows replicated --copies times to Parquet (>= 4x the work
            limit), trained in local-only mode on workers with --memory-limit each; worker RSS is
            sampled over time.
 scaling:   time to --target MNIST test error for each core count (one worker per core).
+converge:  accuracy per epoch across worker counts: the booklet MNIST net on each WORKERSxTHREADS
+           LocalCluster of --configs (oversubscribing the machine's cores is fine: accuracy per epoch
+           does not depend on real cores), validation error after each whole epoch, epochs (and
+           seconds) to reach 4 % and 3.5 %, rows per iteration chosen by train_samples_per_iteration
+           (--tspi, default -2) and the share of iteration time spent outside the workers' passes.
 Results are printed as JSON lines and markdown tables.
 """
 from __future__ import annotations
@@ -198,9 +204,71 @@ def run_scaling(a):
                   f"{hist['training_speed'].iloc[-1]} |", flush=True)
 
 
+def run_converge(a):
+    from daskdl.datasets import mnist
+    from distributed import Client, LocalCluster
+
+    x = [f"C{i + 1}" for i in range(784)]
+    rows = []
+    for spec in a.configs.split(","):
+        n_workers, threads = (int(v) for v in spec.lower().split("x"))
+        with LocalCluster(n_workers=n_workers, threads_per_worker=threads, processes=True,
+                          dashboard_address=":0") as cl, Client(cl) as client:
+            client.run(lambda: __import__("daskdl._client", fromlist=["warm_up"]).warm_up())
+            train = mnist("train", npartitions=max(8, n_workers)).persist()
+            test = mnist("test", npartitions=2).persist()
+            extra = {"model_averaging": a.averaging} if a.averaging else {}
+            if a.elastic:
+                extra["elastic_averaging"] = True
+            m = booklet_model(epochs=a.epochs, score_interval=0, score_duty_cycle=1.0, stopping_rounds=0,
+                              score_training_samples=1000, train_samples_per_iteration=a.tspi, **extra)
+            t0 = time.time()
+            m.train(x=x, y="C785", training_frame=train, validation_frame=test, out_of_core=a.out_of_core or None)
+            wall = time.time() - t0
+        h = m.scoring_history()
+        ep = h["epochs"].to_numpy(float)
+        err = h["validation_classification_error"].to_numpy(float)
+        dur = np.array([float(str(d).split()[0]) for d in h["duration"]])
+        samples = h["samples"].to_numpy(float)
+        by_epoch = {}
+        for e in range(1, int(a.epochs) + 1):
+            i = int(np.searchsorted(ep, e - 1e-9))
+            if i < len(ep):
+                by_epoch[e] = round(100 * float(err[i]), 2)
+
+        def first(target):
+            ok = np.nonzero(err <= target)[0]
+            return (round(float(ep[ok[0]]), 2), round(float(dur[ok[0]]), 1)) if len(ok) else (None, None)
+
+        its = h["iterations"].to_numpy(int)
+        row = {"bench": "converge", "workers": n_workers, "threads": threads, "tspi": a.tspi,
+               "averaging": a.averaging or "default", "elastic": a.elastic, "out_of_core": a.out_of_core, "epochs": round(float(ep[-1]), 2), "iterations": int(its[-1]),
+               "rows_per_iteration": int(round(float(samples[-1]) / max(1, int(its[-1])))),
+               "error_by_epoch_pct": by_epoch, "epochs_to_4pct": first(0.04)[0],
+               "seconds_to_4pct": first(0.04)[1], "epochs_to_3.5pct": first(0.035)[0],
+               "final_error_pct": round(100 * float(err[-1]), 2), "train_s": round(wall, 1),
+               "samples_per_s": h["training_speed"].iloc[-1]}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    cols = sorted({e for r in rows for e in r["error_by_epoch_pct"]})
+    print("\n| workers x threads | rows/iteration | " + " | ".join(f"ep {e}" for e in cols) +
+          " | epochs to 4 % | epochs to 3.5 % |")
+    print("|---|---|" + "---|" * len(cols) + "---|---|")
+    for r in rows:
+        print(f"| {r['workers']} x {r['threads']} | {r['rows_per_iteration']:,} | " +
+              " | ".join(f"{r['error_by_epoch_pct'].get(e, float('nan')):.2f}" for e in cols) +
+              f" | {r['epochs_to_4pct']} | {r['epochs_to_3.5pct']} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["workers", "flights", "outofcore", "scaling"])
+    ap.add_argument("what", choices=["workers", "flights", "outofcore", "scaling", "converge"])
+    ap.add_argument("--configs", default="1x1,2x1,4x1,8x1,16x1,32x1,1x16",
+                    help="converge: WORKERSxTHREADS LocalClusters, comma separated")
+    ap.add_argument("--tspi", type=int, default=-2, help="converge: train_samples_per_iteration")
+    ap.add_argument("--averaging", default=None, help="converge: model_averaging (default: the estimator's)")
+    ap.add_argument("--elastic", action="store_true", help="converge: elastic_averaging=True")
+    ap.add_argument("--out-of-core", action="store_true", help="converge: train in local-only mode")
     ap.add_argument("--epochs", type=float, default=2.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--copies", type=int, default=8)
@@ -212,7 +280,8 @@ def main():
     ap.add_argument("--no-replicate", action="store_true",
                     help="workers: replicate_training_data=False (each worker trains on its own rows only)")
     a = ap.parse_args()
-    {"workers": run_workers, "flights": run_flights, "outofcore": run_outofcore, "scaling": run_scaling}[a.what](a)
+    {"workers": run_workers, "flights": run_flights, "outofcore": run_outofcore, "scaling": run_scaling,
+     "converge": run_converge}[a.what](a)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Multi-threaded drivers of the per-row kernel: private copies with summed changes, shared HOGWILD!."""
+"""Multi-threaded drivers of the per-row kernel: private copies combined by block momentum, shared HOGWILD!."""
 import numpy as np
 
 from daskdl.kernels import codes, rowsgd
@@ -26,7 +26,10 @@ def _net(lay):
     return net
 
 
-def test_copies_sum_the_changes_of_each_thread():
+def test_copies_are_combined_by_block_momentum():
+    """One round of two copies: the average with eta=0, zeta=1; with the default coefficients for
+    two threads (eta 1/3, zeta 4/3) the consensus moves 4/3 of the average's change; the
+    optimizer state is the copies' average either way."""
     xnum, xcat, y, offs, lay, hp, ip = _setup()
     hd = np.zeros(2, np.float32)
     base = _net(lay)
@@ -38,13 +41,16 @@ def test_copies_sum_the_changes_of_each_thread():
         rowsgd.train_serial(rows.astype(np.int64), xnum, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff, hd,
                             *n.arrays(), h, ip, 1, 0)
         parts.append(n)
-    got = base.copy()
-    rowsgd.train_copies(np.arange(10, dtype=np.int64), xnum, xcat, y, offs, lay.units, lay.woff, lay.boff,
-                        lay.aoff, hd, *got.arrays(), hp, ip, 1, 0, 2, 5)
-    assert np.allclose(got.W, parts[0].W + parts[1].W - base.W, atol=1e-6)
-    assert np.allclose(got.B, parts[0].B + parts[1].B - base.B, atol=1e-6)
-    assert np.allclose(got.Aw, (parts[0].Aw + parts[1].Aw) / 2, atol=1e-9)
-    assert np.allclose(got.Bb, (parts[0].Bb + parts[1].Bb) / 2, atol=1e-9)
+    avg_w = (parts[0].W + parts[1].W) / 2
+    avg_b = (parts[0].B + parts[1].B) / 2
+    for (eta, zeta), scale in (((0.0, 1.0), 1.0), ((-1.0, -1.0), 4.0 / 3.0)):
+        got = base.copy()
+        rowsgd.train_copies(np.arange(10, dtype=np.int64), xnum, xcat, y, offs, lay.units, lay.woff, lay.boff,
+                            lay.aoff, hd, *got.arrays(), hp, ip, 1, 0, 2, 5, eta, zeta)
+        assert np.allclose(got.W, base.W + scale * (avg_w - base.W), atol=1e-6)
+        assert np.allclose(got.B, base.B + scale * (avg_b - base.B), atol=1e-6)
+        assert np.allclose(got.Aw, (parts[0].Aw + parts[1].Aw) / 2, atol=1e-9)
+        assert np.allclose(got.Bb, (parts[0].Bb + parts[1].Bb) / 2, atol=1e-9)
 
 
 def test_copies_are_deterministic_and_hogwild_learns():

@@ -42,7 +42,7 @@ def _train_on(client, train, valid, **kw):
     m = DeepLearningEstimator(**params)
     with get_task_stream(client) as ts:
         m.train(y="target", training_frame=train, validation_frame=valid)
-    workers = {t["worker"] for t in ts.data if str(t["key"]).startswith("do_train")}
+    workers = {t["worker"] for t in ts.data if str(t["key"]).startswith("daskdl-train")}
     return m, workers
 
 
@@ -88,7 +88,7 @@ def test_local_only_streaming_mode(client, tmp_path):
         DeepLearningEstimator(hidden=[8], epochs=1, seed=1).train(y="target", training_frame=train,
                                                                   out_of_core=True)
     keys = [str(t["key"]) for t in ts.data]
-    assert any("do_train_stream" in k for k in keys)
+    assert any("daskdl-train-stream" in k for k in keys)
     assert not any("concat_blocks" in k for k in keys)
 
 

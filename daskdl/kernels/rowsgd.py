@@ -11,9 +11,10 @@ Three drivers share the same row routine:
 
 ``train_serial``   one thread, fixed order: bit-reproducible.
 ``train_copies``   each thread trains a private copy of the model on ``sync_rows``
-                   rows, then the copies are merged (weight changes summed,
-                   optimizer state averaged) and the next round starts from the
-                   merged model.  Deterministic for a fixed thread count.
+                   rows, then the copies are merged (block momentum over the
+                   copies' average weights, optimizer state averaged) and the
+                   next round starts from the merged model.  Deterministic for a
+                   fixed thread count.
 ``train_hogwild``  all threads update one shared model without locks.
 
 Inputs are the encoded blocks of ``daskdl.frame.encode``: ``xnum`` (n, p)
@@ -637,19 +638,47 @@ def _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff,
                                       hp[HP_SAMPLES] + lo)
 
 
+@njit(parallel=True, cache=True, nogil=True)
+def _merge_momentum(start, cons, G, copies, n_threads, eta, zeta):
+    """Block momentum over the copies' average (see ``daskdl.train.task.block_momentum``):
+    d = mean_t copy_t - start;  G <- eta G + zeta d;  cons <- cons + G;  start <- cons + eta G."""
+    n = start.shape[0]
+    nchunks = 64
+    inv = np.float32(1.0) / np.float32(n_threads)
+    e = np.float32(eta)
+    z = np.float32(zeta)
+    for c in prange(nchunks):
+        lo = n * c // nchunks
+        hi = n * (c + 1) // nchunks
+        for i in range(lo, hi):
+            acc = np.float32(0.0)
+            for t in range(n_threads):
+                acc += copies[t, i]
+            g = e * G[i] + z * (acc * inv - start[i])
+            G[i] = g
+            cv = cons[i] + g
+            cons[i] = cv
+            start[i] = cv + e * g
+
+
 def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, n_threads, sync_rows,
-                 average_weights=False):
+                 eta=-1.0, zeta=-1.0):
     """Private copy per thread, merged every ``sync_rows`` rows per thread.
 
-    Weight and bias changes of the copies are summed (or averaged when
-    ``average_weights``); optimizer state (ADADELTA accumulators, momentum) is
-    averaged.  Deterministic for a fixed ``n_threads``.  Returns the loss sum.
+    The copies' weights and biases are combined by block momentum over their average with
+    ``eta``, ``zeta`` (negative: ``(T - 1) / (T + 1)`` and ``2 T / (T + 1)`` for ``T`` threads,
+    which amplify a steady change T times and damp an oscillating one like a plain average;
+    ``eta = 0, zeta = 1`` is the plain average); optimizer state (ADADELTA accumulators,
+    momentum) is averaged. ``W``, ``B`` hold the consensus at the end. Deterministic for a fixed
+    ``n_threads``. Returns the loss sum.
     """
     if n_threads <= 1:
         return train_serial(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                             W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream)
     T = n_threads
+    if eta < 0 or zeta < 0:
+        eta, zeta = (T - 1.0) / (T + 1.0), 2.0 * T / (T + 1.0)
     cW = np.empty((T, W.shape[0]), np.float32)
     cB = np.empty((T, B.shape[0]), np.float32)
     cAw = np.empty((T, Aw.shape[0]), np.float32)
@@ -659,6 +688,8 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     cVw = np.empty((T, Vw.shape[0]), np.float32)
     cVb = np.empty((T, Vb.shape[0]), np.float32)
     cRa = np.empty((T, Ra.shape[0]), np.float32)
+    consW, consB = W.copy(), B.copy()
+    gW, gB = np.zeros_like(W), np.zeros_like(B)
     sparse = ip[IP_SPARSE] != 0
     losses = np.zeros(T)
     counts = np.zeros(T, np.int64)
@@ -670,32 +701,20 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, cRa, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb,
                hp, ip, seed, stream, T, losses, counts)
-        active = int((counts > 0).sum())
-        if active == T:
-            _merge(W, cW, T, average_weights)
-            _merge(B, cB, T, average_weights)
-            _merge(Aw, cAw, T, True)
-            _merge(Bw, cBw, T, True)
-            _merge(Ab, cAb, T, True)
-            _merge(Bb, cBb, T, True)
-            if momentum:
-                _merge(Vw, cVw, T, True)
-                _merge(Vb, cVb, T, True)
-            if sparse:
-                _merge(Ra, cRa, T, True)
-        else:
-            _merge(W, cW[:active], active, average_weights)
-            _merge(B, cB[:active], active, average_weights)
-            _merge(Aw, cAw[:active], active, True)
-            _merge(Bw, cBw[:active], active, True)
-            _merge(Ab, cAb[:active], active, True)
-            _merge(Bb, cBb[:active], active, True)
-            if momentum:
-                _merge(Vw, cVw[:active], active, True)
-                _merge(Vb, cVb[:active], active, True)
-            if sparse:
-                _merge(Ra, cRa[:active], active, True)
-        done = int(counts.sum())
-        hp[HP_SAMPLES] += done
+        a = int((counts > 0).sum())  # copies that trained (all but in the last round)
+        _merge_momentum(W, consW, gW, cW[:a], a, eta, zeta)
+        _merge_momentum(B, consB, gB, cB[:a], a, eta, zeta)
+        _merge(Aw, cAw[:a], a, True)
+        _merge(Bw, cBw[:a], a, True)
+        _merge(Ab, cAb[:a], a, True)
+        _merge(Bb, cBb[:a], a, True)
+        if momentum:
+            _merge(Vw, cVw[:a], a, True)
+            _merge(Vb, cVb[:a], a, True)
+        if sparse:
+            _merge(Ra, cRa[:a], a, True)
+        hp[HP_SAMPLES] += int(counts.sum())
         base += T * sync_rows
+    W[:] = consW
+    B[:] = consB
     return float(losses.sum())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 import dataclasses
 import itertools
 import warnings
@@ -359,7 +360,9 @@ class DeepLearningEstimator:
         cached = self.__dict__.get("_state_cache")
         if cached is not None and cached[0] == key and cached[1].status == "finished":
             return cached[1]
-        fut = client.scatter([state], broadcast=True, hash=False)[0]
+        # a task result rather than scattered data: the scheduler can recompute it when a worker
+        # leaves, and a cluster shut down while the model is alive logs no lost-data error
+        fut = client.submit(_identity, state, pure=False, key=f"daskdl-scoring-state-{uuid.uuid4().hex}")
         object.__setattr__(self, "_state_cache", (key, fut))
         return fut
 
@@ -904,3 +907,7 @@ def get_model(model_id: str) -> DeepLearningEstimator:
         return _MODELS[model_id]
     except KeyError:
         raise KeyError(f"no model with model_id {model_id!r} in this session; known: {sorted(_MODELS)}") from None
+
+
+def _identity(x):
+    return x

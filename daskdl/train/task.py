@@ -32,13 +32,83 @@ class KernelConfig:
     mini_batch_size: int = 1
     reproducible: bool = False
     shuffle: bool = False
-    # >0: each thread trains a private copy and the copies' weight changes are summed every sync_rows
-    # rows per thread (measured on the booklet MNIST net, 2 cores: 37k samples/s and the same accuracy
-    # per epoch as one thread; shared-weight HOGWILD! ran 22k); 0: shared-weight HOGWILD!
-    sync_rows: int = 1000
+    # each thread trains a private copy and the copies are combined with block momentum every
+    # sync_rows rows per thread (see rowsgd.train_copies); -1: chosen from the thread count
+    # (copy_sync_rows); 0: shared-weight HOGWILD!
+    sync_rows: int = -1
     n_threads: int = 0  # 0: the worker's threads
     class_factors: np.ndarray | None = None  # balance_classes: per-class sampling factors (spec 9.2)
-    sum_workers: bool = False  # across workers: False = H2O's plain average; True = summed changes
+
+
+@dataclass
+class PassResult:
+    """One worker's training pass: the trained copy (None when the worker had no rows), the rows
+    it processed, their loss sum, its compute time and (local-only mode) the next partition."""
+
+    net: Network | None
+    rows: int
+    loss: float
+    seconds: float
+    cursor: int = 0
+
+
+@dataclass
+class PartialSum:
+    """A node of the tree reduction: element-wise sums of every state array of ``count`` trained
+    models, their rows and losses, and the longest compute time among them."""
+
+    net: Network | None
+    rows: int
+    loss: float
+    count: int
+    seconds: float
+
+
+@dataclass
+class Combined:
+    """The workers' models of one iteration combined.
+
+    ``model`` is the consensus model (scored, checkpointed, returned); ``start`` is the model the
+    next iteration's passes start from (with block momentum, the consensus plus the momentum
+    look-ahead; else ``model`` itself); ``momentum`` is the block momentum of (W, B)."""
+
+    model: Network | None
+    start: Network | None
+    rows: int
+    loss: float
+    seconds: float
+    momentum: tuple | None = None
+
+
+def start_model(x) -> Network | None:
+    """The model a pass starts from: a Network, a PassResult's trained copy or a Combined's start."""
+    if isinstance(x, Combined):
+        return x.start
+    if isinstance(x, PassResult):
+        return x.net
+    return x
+
+
+def consensus_model(x) -> Network | None:
+    """The consensus (scored) model of a Network, a PassResult or a Combined."""
+    if isinstance(x, Combined):
+        return x.model
+    if isinstance(x, PassResult):
+        return x.net
+    return x
+
+
+def momentum_coefficients(k: int) -> tuple[float, float]:
+    """Block momentum ``eta`` and block learning rate ``zeta`` for ``k`` combined models.
+
+    The combined step is ``G <- eta G + zeta (mean_i w_i - w_start)``. A steady change ``d`` of
+    the average per iteration is amplified to ``zeta d / (1 - eta) = k d`` (the progress of ``k``
+    models' rows, as if trained in sequence); a change that flips sign every iteration (the
+    oscillation that makes summed changes diverge) is scaled by ``zeta / (1 + eta) = 1`` (that of
+    a plain average). Both hold for ``eta = (k - 1) / (k + 1)``, ``zeta = 2 k / (k + 1)``;
+    ``k = 1`` gives ``eta = 0``, ``zeta = 1``: the model itself."""
+    k = max(1, int(k))
+    return (k - 1.0) / (k + 1.0), 2.0 * k / (k + 1.0)
 
 
 def concat_blocks(*blocks: Block) -> Block:
@@ -111,6 +181,12 @@ def balanced_order(y: np.ndarray, factors: np.ndarray, fraction: float, rng: np.
     return idx[sub]
 
 
+def copy_sync_rows(n_threads: int) -> int:
+    """Rows per thread between merges of the private copies: about 2,048 rows per round over all
+    threads, at least 128 per thread (the merge costs one pass over the model per round)."""
+    return max(128, 2048 // max(1, n_threads))
+
+
 def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig, samples_before: float,
                stream: int, n_threads: int) -> float:
     """One pass of the training kernel over ``order`` (in place on ``net``)."""
@@ -128,34 +204,35 @@ def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig,
     if n_threads <= 1:
         return float(rowsgd.train_serial(*args))
     # Private copies need many distinct rows per round: when a pass revisits the same few rows
-    # within a round (small data, several passes per iteration), summing the copies' changes
-    # overshoots (measured: prostate, 297 rows, diverged); shared-weight HOGWILD! is used there.
-    # A pass of at least 4 rounds over a block of at least 16 rounds' rows has no such repeats.
-    if cfg.sync_rows > 0 and len(order) >= 4 * n_threads * cfg.sync_rows and \
-            len(order) <= block.y.shape[0] and block.y.shape[0] >= 16 * n_threads * cfg.sync_rows:
-        return float(rowsgd.train_copies(*args, n_threads, cfg.sync_rows))
+    # within a round (small data, several passes per iteration), the combined copies overshoot
+    # (measured: prostate, 297 rows, diverged). And block momentum over T copies needs about 2 T
+    # rounds per pass and per epoch to keep the accuracy per epoch of one thread (as across
+    # workers, see driver.combine_cap). Elsewhere the threads share one model (HOGWILD!).
+    sync = copy_sync_rows(n_threads) if cfg.sync_rows < 0 else cfg.sync_rows
+    rounds = max(4, 2 * n_threads)
+    if sync > 0 and len(order) >= rounds * n_threads * sync and len(order) <= block.y.shape[0] and \
+            block.y.shape[0] >= max(16, rounds) * n_threads * sync:
+        return float(rowsgd.train_copies(*args, n_threads, sync))
     return float(rowsgd.train_hogwild(*args, n_threads))
 
 
-def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fraction: float,
-               samples_before: float, weighted: bool, part: int = 0, consensus=None, share=None):
-    """Train a copy of ``net`` on ``fraction`` of ``block``'s rows (pulled toward ``consensus``,
-    a Network or a pass result, with elastic averaging).
+def train_pass(net, block: Block, cfg: KernelConfig, iteration: int, fraction: float,
+               samples_before: float, weighted: bool, part: int = 0, consensus=None, share=None) -> PassResult:
+    """Train a copy of ``net`` (a Network, or the previous iteration's PassResult / Combined) on
+    ``fraction`` of ``block``'s rows, pulled toward ``consensus`` with elastic averaging.
 
-    Returns ``(net, rows_processed, loss_sum, compute_seconds)``; a worker without rows
-    returns ``(None, 0, 0.0, 0.0)`` so that it does not take part in averaging.
+    A worker without rows returns a PassResult whose ``net`` is None, so that it does not take
+    part in the combination.
     """
-    if isinstance(net, tuple):  # the (net, rows, loss, seconds) result of the previous iteration
-        net = net[0]
-    if isinstance(consensus, tuple):
-        consensus = consensus[0]
+    net = start_model(net)
+    consensus = consensus_model(consensus)
     n = block_rows(block)
     if n == 0:
-        return None, 0, 0.0, 0.0
+        return PassResult(None, 0, 0.0, 0.0)
     if share is not None:
         # replicated data: every worker draws the same sample of the iteration's rows and trains on
-        # its own slice of it, so that no row is trained twice in one iteration (whose changes are
-        # summed) and the slices are reshuffled every iteration
+        # its own slice of it, so that no row is trained twice in one iteration and the slices are
+        # reshuffled every iteration
         k, n_share = share
         rng = np.random.default_rng([cfg.seed & 0xFFFFFFFFFFFFFFFF, iteration, 0x5EED])
         if cfg.class_factors is not None:
@@ -169,9 +246,9 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
             order = balanced_order(block.y, cfg.class_factors, fraction, rng)
         else:
             order = sample_order(n, fraction, block.w if weighted else None, rng, cfg.shuffle)
-    out = net.copy()
     if len(order) == 0:
-        return None, 0, 0.0, 0.0
+        return PassResult(None, 0, 0.0, 0.0)
+    out = net.copy()
     out.consensus = consensus
     n_threads = _n_threads(cfg)
     import numba
@@ -186,18 +263,17 @@ def train_pass(net: Network, block: Block, cfg: KernelConfig, iteration: int, fr
         finally:
             numba.set_num_threads(prev)
             out.consensus = None
-    return out, int(len(order)), loss, time.perf_counter() - t0
+    return PassResult(out, int(len(order)), loss, time.perf_counter() - t0)
 
 
-def elastic_consensus(avg, previous, moving_rate: float, first: bool):
+def elastic_consensus(avg: Combined, previous, moving_rate: float, first: bool) -> Combined:
     """Elastic averaging (spec 5.5): ``consensus <- m * average + (1 - m) * consensus`` (the first
-    time, the average itself). ``avg`` is a finished average ``(net, rows, loss, seconds)``; the
-    consensus is what is scored and returned, with the average's optimizer state."""
-    net, rows, loss, secs = avg
+    time, the average itself). The consensus is what is scored and returned, with the average's
+    optimizer state."""
+    net = avg.model
     if net is None:
         return avg
-    if isinstance(previous, tuple):
-        previous = previous[0]
+    previous = consensus_model(previous)
     if not first and previous is not None:
         m = np.float32(moving_rate)
         net = net.copy()
@@ -205,68 +281,80 @@ def elastic_consensus(avg, previous, moving_rate: float, first: bool):
             arr = getattr(net, a)
             arr *= m
             arr += (np.float32(1.0) - m) * getattr(previous, a)
-    return net, rows, loss, secs
+    return Combined(net, net, avg.rows, avg.loss, avg.seconds)
 
 
-def combine_models(*items):
-    """Associative combine of training results for a tree reduction.
-
-    Items are ``(net, rows, loss, ..., seconds)`` pass results or ``("sum", net_sum, rows,
-    loss, count, seconds)`` partial sums. Returns a partial sum: element-wise sums of every
-    state array over the models that trained, their count, summed rows and losses, and the
-    longest compute time of a worker (the iteration's computation, for auto-tuning).
-    The division happens once, in :func:`finalize_models` (H2O's plain average of
-    the nodes that processed rows).
-    """
+def combine_models(*items) -> PartialSum:
+    """Associative combine of PassResults and PartialSums for a tree reduction: element-wise sums
+    of every state array over the models that trained, their count, summed rows and losses, and
+    the longest compute time of a worker (the iteration's computation, for auto-tuning). The
+    division happens once, at the root (:func:`average_models`)."""
     acc = None
-    count = 0
-    rows = 0
-    loss = 0.0
-    secs = 0.0
+    count = rows = 0
+    loss = secs = 0.0
     for it in items:
-        if isinstance(it, tuple) and len(it) == 6 and isinstance(it[0], str) and it[0] == "sum":
-            _, net, r, l, c, t = it
-        else:
-            net, r, l, t = it[0], it[1], it[2], it[-1]
-            c = 0 if net is None else 1
-        rows += r
-        loss += l
-        secs = max(secs, float(t))
-        if net is None or c == 0:
+        c = it.count if isinstance(it, PartialSum) else int(it.net is not None)
+        rows += it.rows
+        loss += it.loss
+        secs = max(secs, float(it.seconds))
+        if it.net is None or c == 0:
             continue
         if acc is None:
-            acc = net.copy()
+            acc = it.net.copy()
         else:
             for a in Network.ARRAYS:
-                getattr(acc, a)[...] += getattr(net, a)
+                getattr(acc, a)[...] += getattr(it.net, a)
         count += c
-    return ("sum", acc, rows, loss, count, secs)
+    return PartialSum(acc, rows, loss, count, secs)
 
 
-def finalize_models(partial, base=None):
-    """Finish a combined partial sum: ``(net, rows, loss, compute_seconds)``.
-
-    Without ``base``: the plain average of the models (H2O). With ``base`` (the model every
-    worker started from): the weights and biases become ``base + sum_i (net_i - base)``, so every
-    worker's progress is kept, and the optimizer state is averaged."""
-    _, net, rows, loss, count, secs = partial
-    if net is None or count == 0:
-        return None, rows, loss, secs
-    if isinstance(base, tuple):
-        base = base[0]
-    if count > 1:
-        k = np.float32(count)
+def average_models(partial: PartialSum) -> Combined:
+    """H2O's plain average of the models that trained (spec 5.1)."""
+    net = partial.net
+    if net is None or partial.count == 0:
+        return Combined(None, None, partial.rows, partial.loss, partial.seconds)
+    if partial.count > 1:
+        k = np.float32(partial.count)
         for a in Network.ARRAYS:
-            arr = getattr(net, a)
-            if base is not None and a in ("W", "B"):
-                arr -= (k - np.float32(1.0)) * getattr(base, a)
-            else:
-                arr /= k
-    return net, rows, loss, secs
+            getattr(net, a)[...] /= k
+    return Combined(net, net, partial.rows, partial.loss, partial.seconds)
 
 
-def cursor_of(result):
-    return result[3]
+def block_momentum(partial: PartialSum, previous, eta: float, zeta: float) -> Combined:
+    """Block momentum over the average of the workers' models (Chen & Huo 2016, with the
+    Nesterov look-ahead): with ``d`` the average minus the model the passes started from,
+    ``G <- eta G + zeta d``, the consensus moves by ``G`` and the next passes start from the
+    consensus plus ``eta G``. Optimizer state (ADADELTA accumulators, momentum) is the average's.
+    ``previous`` is the last Combined (or the first model, a Network)."""
+    avg = average_models(partial)
+    if avg.model is None:
+        return avg
+    start = start_model(previous)
+    cons = consensus_model(previous)
+    gw, gb = (None, None) if not isinstance(previous, Combined) or previous.momentum is None \
+        else previous.momentum
+    e, z = np.float32(eta), np.float32(zeta)
+    model = avg.model
+    nxt = model.copy()
+    dw = model.W - start.W
+    db = model.B - start.B
+    gw = z * dw if gw is None else e * gw + z * dw
+    gb = z * db if gb is None else e * gb + z * db
+    model.W[...] = cons.W + gw
+    model.B[...] = cons.B + gb
+    nxt.W[...] = model.W + e * gw
+    nxt.B[...] = model.B + e * gb
+    return Combined(model, nxt, avg.rows, avg.loss, avg.seconds, (gw, gb))
+
+
+def cursor_of(result: PassResult) -> int:
+    return result.cursor
+
+
+def summary_of(result: Combined) -> tuple:
+    """What the client needs of an iteration besides the model: (rows, loss sum, compute seconds,
+    whether a model was trained)."""
+    return result.rows, result.loss, result.seconds, result.model is not None
 
 
 def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: KernelConfig, iteration: int,
@@ -277,16 +365,15 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
 
     ``parts`` are Dask delayed partitions; each is computed here with the synchronous
     scheduler, so at most one raw partition and its encoded block are in memory.
-    Returns ``(net, rows, loss, next_cursor, compute_seconds)``.
+    Returns a PassResult whose ``cursor`` is the partition to read next.
     """
     import dask
 
     from ..frame.encode import encode_partition
 
-    if isinstance(net, tuple):
-        net = net[0]
+    net = start_model(net)
     if not parts:
-        return None, 0, 0.0, cursor, 0.0
+        return PassResult(None, 0, 0.0, 0.0, cursor)
     t0 = time.perf_counter()
     cur = net
     rows = 0
@@ -301,14 +388,14 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
         visited += 1
         if n:
             frac = min(1.0, (quota - rows) / n)
-            out, done, l, _ = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
-                                         part * 100003 + visited, consensus)
-            if out is not None:
-                cur = out
-                rows += done
-                loss += l
+            res = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
+                             part * 100003 + visited, consensus)
+            if res.net is not None:
+                cur = res.net
+                rows += res.rows
+                loss += res.loss
         del block
         k = (k + 1) % len(parts)
     if rows == 0:
-        return None, 0, 0.0, k, time.perf_counter() - t0
-    return cur, rows, loss, k, time.perf_counter() - t0
+        return PassResult(None, 0, 0.0, time.perf_counter() - t0, k)
+    return PassResult(cur, rows, loss, time.perf_counter() - t0, k)
