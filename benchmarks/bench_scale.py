@@ -194,8 +194,8 @@ def run_scaling(a):
                 Client(cl):
             train = mnist("train", npartitions=max(8, cores)).persist()
             test = mnist("test", npartitions=2).persist()
-            m = booklet_model(epochs=a.max_epochs, score_each_iteration=True, stopping_rounds=0,
-                              classification_stop=a.target, train_samples_per_iteration=60000)
+            m = booklet_model(epochs=a.max_epochs, score_interval=0, score_duty_cycle=1.0, stopping_rounds=0,
+                              score_training_samples=1000, train_samples_per_iteration=a.tspi)
             m.train(x=x, y="C785", training_frame=train, validation_frame=test)
             hist = m.scoring_history()
             ok = hist[hist["validation_classification_error"] <= a.target]

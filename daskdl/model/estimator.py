@@ -44,6 +44,32 @@ def _response_kind(frame, y):
     return "numeric"
 
 
+
+def _told_when_the_client_closes(fn):
+    """A Dask client closed (or its cluster shut down) during ``fn`` gives one clear error instead
+    of whatever internal step noticed it first."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .._client import current_client
+        from ..train.driver import TrainingError
+
+        client = current_client()
+        try:
+            return fn(*args, **kwargs)
+        except TrainingError:
+            raise
+        except Exception as e:
+            if client is not None and getattr(client, "status", "running") in ("closing", "closed"):
+                raise TrainingError(f"training stopped: the Dask client was closed (or its cluster shut down) "
+                                    f"during {fn.__name__}(); start a client and train again "
+                                    f"({type(e).__name__}: {e})") from e
+            raise
+
+    return wrapper
+
+
 class DeepLearningEstimator:
     """Feed-forward neural network trained like H2O-3's Deep Learning.
 
@@ -125,6 +151,7 @@ class DeepLearningEstimator:
         return base + ("WithDropout" if r.dropout else "")
 
     # ---- training ------------------------------------------------------------------------
+    @_told_when_the_client_closes
     def train(self, x=None, y=None, training_frame=None, validation_frame=None, offset_column=None,
               weights_column=None, fold_column=None, ignored_columns=None, model_id=None, verbose=False,
               max_runtime_secs=None, out_of_core=None):
@@ -153,6 +180,8 @@ class DeepLearningEstimator:
             raise ValueError("training_frame is required: pass a dask or pandas DataFrame")
         _check_frame(training_frame, "training_frame")
         _check_frame(validation_frame, "validation_frame")
+        check_held(training_frame, "training_frame")
+        check_held(validation_frame, "validation_frame")
         autoencoder = bool(parms.get("autoencoder"))
         if y is None and not autoencoder:
             y = parms.get("response_column")
@@ -334,6 +363,7 @@ class DeepLearningEstimator:
         if isinstance(frame, pd.DataFrame):
             return fn(frame, state)
         _check_frame(frame, "frame")
+        check_held(frame, "frame")
         meta = meta_fn(state, frame._meta.index)
         shared = self._shared_state(state)
         held = persisted_partitions(frame)
@@ -755,6 +785,25 @@ class _DeepFeaturesFn(_ColumnsFn):
                        hidden_dropout=state["hidden_dropout"], upto=self.layer + 1)
 
 
+def check_held(frame, name: str):
+    """A persisted dask frame whose partitions were lost (``client.restart()``, a closed client,
+    a lost worker) is refused with a clear message instead of Dask's "lost dependencies"."""
+    expr = getattr(frame, "expr", None)
+    if expr is None or type(expr).__name__ != "FromGraph":
+        return
+    try:
+        from distributed import Future
+
+        values = list(frame.__dask_graph__().values())
+    except Exception:  # noqa: BLE001 - not a distributed frame, or dask internals changed
+        return
+    bad = [v for v in values if isinstance(v, Future) and v.status in ("cancelled", "lost", "error")]
+    if bad:
+        raise ValueError(f"{name}: the frame's persisted partitions are no longer on the cluster ({len(bad)} of "
+                         f"{len(values)} are {bad[0].status}: after client.restart(), a closed client or lost "
+                         f"workers). Load or persist the frame again.")
+
+
 def persisted_partitions(frame):
     """The futures holding the partitions of a persisted dask frame, in order, or None.
 
@@ -911,3 +960,4 @@ def get_model(model_id: str) -> DeepLearningEstimator:
 
 def _identity(x):
     return x
+
