@@ -355,6 +355,10 @@ class Trainer:
         try:
             self._place(frame, out_of_core)
         except Exception as e:
+            if self.client is not None and "connection" in str(e).lower() and "scheduler" in str(e).lower():
+                raise TrainingError(f"training stopped: the Dask client lost its connection to the scheduler while "
+                                    f"the training data was being placed; check that the scheduler is alive and "
+                                    f"reachable, then train again ({type(e).__name__}: {e})") from e
             if self.client is not None and _lost_data_error(e):
                 raise TrainingError(
                     "the training frame's data is no longer on the cluster: its persisted partitions were "
