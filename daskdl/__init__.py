@@ -9,22 +9,11 @@ from .grid import GridSearch, H2OGridSearch
 from .io import load_model, save_model
 from .metrics.custom import upload_custom_metric
 from .model.api import deeplearning
-from .model.estimator import DeepLearningEstimator, get_model
+from .model.estimator import DeepLearningEstimator, H2OAutoEncoderEstimator, get_model
 from .params import PARAMETERS, FeatureNotAvailableError, ParameterError
 from .train.driver import TrainingError
 
 H2ODeepLearningEstimator = DeepLearningEstimator
-
-
-
-
-class H2OAutoEncoderEstimator(DeepLearningEstimator):
-    """DeepLearningEstimator with ``autoencoder=True`` (H2O's H2OAutoEncoderEstimator)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("autoencoder", True)
-        super().__init__(**kwargs)
-
 
 __version__ = "0.1.0"
 
