@@ -17,8 +17,23 @@ H2ODeepLearningEstimator = DeepLearningEstimator
 
 __version__ = "0.1.0"
 
+_SKLEARN = ("DeepLearningClassifier", "DeepLearningRegressor", "DeepLearningAutoEncoder")
+
+
+def __getattr__(name):
+    # the scikit-learn estimators import scikit-learn: only when asked for
+    if name in _SKLEARN:
+        try:
+            from . import sklearn as _sk
+        except ImportError as e:  # pragma: no cover
+            raise ImportError(f"daskdl.{name} needs scikit-learn: pip install 'daskdl[sklearn]' ({e})") from e
+        return getattr(_sk, name)
+    raise AttributeError(f"module 'daskdl' has no attribute {name!r}")
+
+
 __all__ = [
     "init", "deeplearning", "import_file", "split_frame", "asfactor", "DeepLearningEstimator", "H2ODeepLearningEstimator",
     "H2OAutoEncoderEstimator", "get_model", "GridSearch", "H2OGridSearch", "PARAMETERS", "ParameterError", "FeatureNotAvailableError",
     "TrainingError", "save_model", "load_model", "upload_custom_metric", "__version__",
+    "DeepLearningClassifier", "DeepLearningRegressor", "DeepLearningAutoEncoder",
 ]
