@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import inspect
 import itertools
+import logging
 import warnings
 from typing import Any
 
@@ -21,6 +22,7 @@ from .labels import label_info
 from .predict import output, predict_frame, reconstruction_error, empty_prediction
 from .varimp import gedeon_varimp
 
+logger = logging.getLogger("daskdl")
 _ids = itertools.count(1)
 _MODELS: dict = {}
 
@@ -157,8 +159,12 @@ class _EstimatorBase:
     # ---- training ------------------------------------------------------------------------
     def train(self, x=None, y=None, training_frame=None, validation_frame=None, offset_column=None,
               weights_column=None, fold_column=None, ignored_columns=None, model_id=None, verbose=False,
-              max_runtime_secs=None, out_of_core=None):
+              max_runtime_secs=None, out_of_core=None, client=None):
         """Train on ``training_frame`` (dask or pandas DataFrame); returns ``self``.
+
+        ``client`` (daskdl only): the ``distributed.Client`` to train on; None uses the current
+        client, or trains in this process when there is none (as xgboost.dask / lightgbm.dask).
+        ``verbose=True`` logs a line per scoring event on the ``"daskdl"`` logger.
 
         ``out_of_core`` (daskdl only): ``True`` streams each worker's partitions through the
         kernels one at a time instead of keeping the encoded data in worker memory
@@ -167,6 +173,8 @@ class _EstimatorBase:
         from ..train.driver import fit
         from .._client import current_client
 
+        if client is not None:
+            object.__setattr__(self, "_client_override", client)
         parms = self._all_params()
         for k, v in (("offset_column", offset_column), ("weights_column", weights_column),
                      ("fold_column", fold_column), ("ignored_columns", ignored_columns),
@@ -283,6 +291,7 @@ class _EstimatorBase:
             cv.models = None
         self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
         _MODELS[self._id] = self
+        _log_trained(self)
         return self
 
     def _train_from_checkpoint(self, parms, y, rk, training_frame, validation_frame, verbose, out_of_core):
@@ -305,7 +314,9 @@ class _EstimatorBase:
                        has_validation=validation_frame is not None, n_rows=schema.n_rows)
         net, samples, iterations, rows = initial_state(ckpt)
         custom = _custom_metric_of(parms, res)
-        result = fit(res, schema, training_frame, validation_frame, client=current_client(), init_net=net,
+        override = getattr(self, "_client_override", None)
+        client = current_client() if override is None else (override or None)
+        result = fit(res, schema, training_frame, validation_frame, client=client, init_net=net,
                      quiet=res.quiet_mode or not verbose, out_of_core=out_of_core,
                      start=(samples, iterations, rows), custom=custom)
         self._parms["checkpoint"] = ckpt.model_id
@@ -314,6 +325,7 @@ class _EstimatorBase:
                      "custom_metric": custom, "labels": ckpt._fit.get("labels")}
         self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
         _MODELS[self._id] = self
+        _log_trained(self)
         return self
 
     # ---- internals for scoring -------------------------------------------------------------
@@ -1652,6 +1664,12 @@ def _for_validation(parms: dict) -> dict:
     p["training_frame"] = None
     p["validation_frame"] = None
     return p
+
+
+def _log_trained(model) -> None:
+    r = model._fit["result"]
+    logger.info("%s: trained %.2f epochs (%s samples, %d iterations) in %.1f s; stopped by %s", model._id, r.epochs,
+                f"{r.samples:,.0f}", r.iterations, r.train_seconds, r.stopped_reason)
 
 
 @functools.cache
