@@ -220,3 +220,54 @@ def test_init_takes_a_cluster_or_client():
         finally:
             client.close()
     assert isinstance(client, Client)
+
+
+def test_h2o_plots_headless(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    df = daskdl.asfactor(_frame(), "y")
+    train, valid = df.iloc[:300], df.iloc[300:]
+    m = daskdl.DeepLearningEstimator(hidden=[6], epochs=6, seed=1, reproducible=True)
+    m.train(y="y", training_frame=train, validation_frame=valid)
+    try:
+        fig = m.plot()
+        assert isinstance(fig, Figure)
+        ax = fig.axes[0]
+        assert ax.get_ylabel() == "logloss" and ax.get_xlabel() == "epochs"
+        lines = {ln.get_label(): ln for ln in ax.get_lines()}
+        hist = m.scoring_history()
+        np.testing.assert_allclose(lines["training"].get_ydata(), hist["training_logloss"])
+        np.testing.assert_allclose(lines["validation"].get_ydata(), hist["validation_logloss"])
+        assert m.plot(metric="classification_error").axes[0].get_ylabel() == "classification_error"
+        with pytest.raises(ValueError, match="metric"):
+            m.plot(metric="nonsense")
+
+        fig = m.varimp_plot(num_of_features=3, save_plot_path=tmp_path / "vi.png")
+        bars = fig.axes[0].patches
+        vi = m.varimp(use_pandas=True)
+        assert len(bars) == 3 and (tmp_path / "vi.png").stat().st_size > 1000
+        assert max(b.get_width() for b in bars) == pytest.approx(vi["scaled_importance"].iloc[0])
+
+        perf = m.model_performance(valid=True)
+        fig = perf.plot(type="roc")
+        curve = fig.axes[0].get_lines()[0]
+        x, y = curve.get_xdata(), curve.get_ydata()
+        assert x[0] == 0 and y[-1] == 1 and np.all(np.diff(x) >= 0)
+        assert np.trapezoid(y, x) == pytest.approx(perf.auc(), abs=1e-6)
+        assert "AUC" in curve.get_label()
+        assert perf.plot(type="pr").axes[0].get_xlabel() == "Recall"
+
+        fig = m.learning_curve_plot()
+        labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
+        assert "Training" in labels and "Validation" in labels
+        cvm = daskdl.DeepLearningEstimator(hidden=[4], epochs=3, nfolds=2, seed=1, reproducible=True)
+        cvm.train(y="y", training_frame=train)
+        fig = cvm.learning_curve_plot()
+        assert "Cross-validation" in [ln.get_label() for ln in fig.axes[0].get_lines()]
+        assert fig.axes[0].collections  # the +-1 sd ribbon
+    finally:
+        plt.close("all")

@@ -713,6 +713,34 @@ class _EstimatorBase:
     def show(self):
         print(repr(self))
 
+    # ---- plots (matplotlib) -------------------------------------------------------------------
+    def plot(self, timestep="AUTO", metric="AUTO", server=False, save_plot_path=None):
+        """H2O's scoring-history plot: ``metric`` (AUTO: logloss / deviance / MSE) for training and
+        validation against ``timestep`` (AUTO: epochs). Returns the matplotlib Figure.
+        ``server`` is accepted for H2O compatibility (figures never block)."""
+        from ..plot import scoring_history_plot
+
+        self._require_fit()
+        return scoring_history_plot(self, timestep=timestep, metric=metric, save_plot_path=save_plot_path)
+
+    def learning_curve_plot(self, metric="AUTO", cv_ribbon=None, cv_lines=None, figsize=(10, 6), colormap=None,
+                            save_plot_path=None):
+        """H2O's learning curve: training, validation and cross-validation curves of ``metric``
+        against epochs. Returns the matplotlib Figure."""
+        from ..plot import learning_curve_plot
+
+        self._require_fit()
+        return learning_curve_plot(self, metric=metric, cv_ribbon=cv_ribbon, cv_lines=cv_lines, figsize=figsize,
+                                   colormap=colormap, save_plot_path=save_plot_path)
+
+    def varimp_plot(self, num_of_features=None, server=False, save_plot_path=None):
+        """H2O's variable importance bar chart (the ``num_of_features`` most important, 10 by
+        default). Returns the matplotlib Figure."""
+        from ..plot import varimp_plot
+
+        self._require_fit()
+        return varimp_plot(self, num_of_features=num_of_features, save_plot_path=save_plot_path)
+
     # ---- export ----------------------------------------------------------------------------
     def export_python(self, path):
         """Write a standalone scoring module (numpy only) plus its weights; returns the .py path."""
