@@ -4,6 +4,7 @@ Feed-forward networks trained with per-row HOGWILD! SGD/ADADELTA (H2O's mode)
 or mini-batches, on Dask DataFrames, with H2O's parameters and defaults.
 """
 from ._client import init
+from ._version import __version__
 from .frame import asfactor, import_file, split_frame
 from .grid import GridSearch, H2OGridSearch
 from .io import load_model, save_model
@@ -15,7 +16,6 @@ from .train.driver import TrainingError
 
 H2ODeepLearningEstimator = DeepLearningEstimator
 
-__version__ = "0.1.0"
 
 _SKLEARN = ("DeepLearningClassifier", "DeepLearningRegressor", "DeepLearningAutoEncoder")
 
