@@ -156,7 +156,7 @@ PARAMS: tuple[Param, ...] = (
     _p('input_dropout_ratio', 0.0, 'float',
           'Input layer dropout ratio (can improve generalization, try 0.1 or 0.2).'),
     _p('hidden_dropout_ratios', None, 'list[float] | None',
-          'Hidden layer dropout ratios, one per hidden layer (default 0.5 for the *WithDropout activations).'),
+          'Hidden layer dropout ratios, one per hidden layer (default 0.5 for the activations with dropout).'),
     _p('l1', 0.0, 'float',
           'L1 regularization (can add stability and improve generalization, causes many weights to become 0).'),
     _p('l2', 0.0, 'float',

@@ -449,8 +449,8 @@ class DeepLearningClassifier(_DeepLearningClassifierBase):
     input_dropout_ratio : float, default 0.0
         Input layer dropout ratio (can improve generalization, try 0.1 or 0.2).
     hidden_dropout_ratios : list[float] | None, default None
-        Hidden layer dropout ratios, one per hidden layer (default 0.5 for the *WithDropout
-        activations).
+        Hidden layer dropout ratios, one per hidden layer (default 0.5 for the activations with
+        dropout).
     l1 : float, default 0.0
         L1 regularization (can add stability and improve generalization, causes many weights to become
         0).
@@ -812,8 +812,8 @@ class DeepLearningRegressor(_DeepLearningRegressorBase):
     input_dropout_ratio : float, default 0.0
         Input layer dropout ratio (can improve generalization, try 0.1 or 0.2).
     hidden_dropout_ratios : list[float] | None, default None
-        Hidden layer dropout ratios, one per hidden layer (default 0.5 for the *WithDropout
-        activations).
+        Hidden layer dropout ratios, one per hidden layer (default 0.5 for the activations with
+        dropout).
     l1 : float, default 0.0
         L1 regularization (can add stability and improve generalization, causes many weights to become
         0).
@@ -1175,8 +1175,8 @@ class DeepLearningAutoEncoder(_DeepLearningAutoEncoderBase):
     input_dropout_ratio : float, default 0.0
         Input layer dropout ratio (can improve generalization, try 0.1 or 0.2).
     hidden_dropout_ratios : list[float] | None, default None
-        Hidden layer dropout ratios, one per hidden layer (default 0.5 for the *WithDropout
-        activations).
+        Hidden layer dropout ratios, one per hidden layer (default 0.5 for the activations with
+        dropout).
     l1 : float, default 0.0
         L1 regularization (can add stability and improve generalization, causes many weights to become
         0).
