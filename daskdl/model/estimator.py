@@ -500,47 +500,75 @@ class _EstimatorBase:
         return vals[picks[0][0]] if len(vals) == 1 else vals
 
     def mse(self, train=False, valid=False, xval=False):
+        """Mean squared error: on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("mse", train, valid, xval)
 
     def rmse(self, train=False, valid=False, xval=False):
+        """Root mean squared error: on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("rmse", train, valid, xval)
 
     def mae(self, train=False, valid=False, xval=False):
+        """Mean absolute error (regression): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("mae", train, valid, xval)
 
     def rmsle(self, train=False, valid=False, xval=False):
+        """Root mean squared logarithmic error (regression): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("rmsle", train, valid, xval)
 
     def logloss(self, train=False, valid=False, xval=False):
+        """Log loss (classification): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("logloss", train, valid, xval)
 
     def auc(self, train=False, valid=False, xval=False):
+        """Area under the ROC curve (binomial; multinomial when ``auc_type`` asks for it): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("auc", train, valid, xval)
 
     def aucpr(self, train=False, valid=False, xval=False):
+        """Area under the precision-recall curve (binomial; multinomial when ``auc_type`` asks for it): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("aucpr", train, valid, xval)
 
     pr_auc = aucpr
 
     def gini(self, train=False, valid=False, xval=False):
+        """Gini coefficient, 2 AUC - 1 (binomial): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("gini", train, valid, xval)
 
     def r2(self, train=False, valid=False, xval=False):
+        """R squared: on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("r2", train, valid, xval)
 
     def mean_residual_deviance(self, train=False, valid=False, xval=False):
+        """Mean residual deviance of the model's distribution (regression): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("mean_residual_deviance", train, valid, xval)
 
     def mean_per_class_error(self, train=False, valid=False, xval=False):
+        """Mean of the per-class error rates (classification): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("mean_per_class_error", train, valid, xval)
 
     def classification_error(self, train=False, valid=False, xval=False):
+        """Fraction of misclassified rows (classification): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("classification_error", train, valid, xval)
 
     def confusion_matrix(self, train=False, valid=False, xval=False):
+        """Confusion matrix (classification; binomial at the max-F1 threshold) as a pandas DataFrame: on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("confusion_matrix", train, valid, xval)
 
     def hit_ratio_table(self, train=False, valid=False, xval=False):
+        """Top-k hit ratios (multinomial): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("hit_ratio_table", train, valid, xval)
 
     # ---- cross-validation ------------------------------------------------------------------
@@ -579,6 +607,8 @@ class _EstimatorBase:
 
     # ---- model output ----------------------------------------------------------------------
     def scoring_history(self) -> pd.DataFrame:
+        """One row per scoring event: time, speed, epochs, iterations, samples and the training /
+        validation metrics (H2O's table)."""
         self._require_fit()
         return self._fit["result"].history.frame()
 
@@ -670,6 +700,7 @@ class _EstimatorBase:
         return pd.DataFrame(w.astype(np.float64), columns=cols)
 
     def biases(self, vector_id=0):
+        """Bias vector ``vector_id`` (0 = first hidden layer) as a one-column pandas DataFrame."""
         self._require_fit()
         net: Network = self._fit["net"]
         L = net.layout.n_layers
@@ -711,6 +742,7 @@ class _EstimatorBase:
         return "\n".join(lines)
 
     def show(self):
+        """Print the model's summary, metrics, scoring history and variable importances."""
         print(repr(self))
 
     # ---- plots (matplotlib) -------------------------------------------------------------------
@@ -755,6 +787,8 @@ class _EstimatorBase:
         return export_onnx(self, path, opset=opset)
 
     def save(self, path=None, force=False):
+        """Save the trained model as ``<path or cwd>/<model_id>`` (a Zarr store); returns the path
+        (see :func:`daskdl.save_model`)."""
         from ..io.zarr_store import save_model
 
         return save_model(self, path=path, force=force)
