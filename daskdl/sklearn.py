@@ -526,11 +526,11 @@ class DeepLearningClassifier(_DeepLearningClassifierBase):
     col_major : bool, default False
         Deprecated: a column-major input weight matrix (True is an error).
     average_activation : float, default 0.0
-        Average activation for sparse auto-encoder. (experimental).
+        Average activation for sparse auto-encoder (experimental).
     sparsity_beta : float, default 0.0
-        Sparsity regularization. (experimental).
+        Sparsity regularization (experimental).
     max_categorical_features : int, default 2147483647
-        Max. number of categorical features, enforced via hashing. (experimental).
+        Max. number of categorical features, enforced via hashing (experimental).
     reproducible : bool, default False
         Force reproducibility on small data (will be slow - only uses 1 thread).
     export_weights_and_biases : bool, default False
@@ -540,7 +540,7 @@ class DeepLearningClassifier(_DeepLearningClassifierBase):
     categorical_encoding : {'auto', 'enum', 'one_hot_internal', 'one_hot_explicit', 'binary', 'eigen', 'label_encoder', 'sort_by_response', 'enum_limited'}, default 'auto'
         Encoding scheme for categorical features.
     elastic_averaging : bool, default False
-        Elastic averaging between compute nodes can improve distributed model convergence.
+        Elastic averaging between compute nodes can improve distributed model convergence
         (experimental).
     elastic_averaging_moving_rate : float, default 0.9
         Elastic averaging moving rate (only if elastic averaging is enabled).
@@ -889,11 +889,11 @@ class DeepLearningRegressor(_DeepLearningRegressorBase):
     col_major : bool, default False
         Deprecated: a column-major input weight matrix (True is an error).
     average_activation : float, default 0.0
-        Average activation for sparse auto-encoder. (experimental).
+        Average activation for sparse auto-encoder (experimental).
     sparsity_beta : float, default 0.0
-        Sparsity regularization. (experimental).
+        Sparsity regularization (experimental).
     max_categorical_features : int, default 2147483647
-        Max. number of categorical features, enforced via hashing. (experimental).
+        Max. number of categorical features, enforced via hashing (experimental).
     reproducible : bool, default False
         Force reproducibility on small data (will be slow - only uses 1 thread).
     export_weights_and_biases : bool, default False
@@ -903,7 +903,7 @@ class DeepLearningRegressor(_DeepLearningRegressorBase):
     categorical_encoding : {'auto', 'enum', 'one_hot_internal', 'one_hot_explicit', 'binary', 'eigen', 'label_encoder', 'sort_by_response', 'enum_limited'}, default 'auto'
         Encoding scheme for categorical features.
     elastic_averaging : bool, default False
-        Elastic averaging between compute nodes can improve distributed model convergence.
+        Elastic averaging between compute nodes can improve distributed model convergence
         (experimental).
     elastic_averaging_moving_rate : float, default 0.9
         Elastic averaging moving rate (only if elastic averaging is enabled).
@@ -1252,11 +1252,11 @@ class DeepLearningAutoEncoder(_DeepLearningAutoEncoderBase):
     col_major : bool, default False
         Deprecated: a column-major input weight matrix (True is an error).
     average_activation : float, default 0.0
-        Average activation for sparse auto-encoder. (experimental).
+        Average activation for sparse auto-encoder (experimental).
     sparsity_beta : float, default 0.0
-        Sparsity regularization. (experimental).
+        Sparsity regularization (experimental).
     max_categorical_features : int, default 2147483647
-        Max. number of categorical features, enforced via hashing. (experimental).
+        Max. number of categorical features, enforced via hashing (experimental).
     reproducible : bool, default False
         Force reproducibility on small data (will be slow - only uses 1 thread).
     export_weights_and_biases : bool, default False
@@ -1266,7 +1266,7 @@ class DeepLearningAutoEncoder(_DeepLearningAutoEncoderBase):
     categorical_encoding : {'auto', 'enum', 'one_hot_internal', 'one_hot_explicit', 'binary', 'eigen', 'label_encoder', 'sort_by_response', 'enum_limited'}, default 'auto'
         Encoding scheme for categorical features.
     elastic_averaging : bool, default False
-        Elastic averaging between compute nodes can improve distributed model convergence.
+        Elastic averaging between compute nodes can improve distributed model convergence
         (experimental).
     elastic_averaging_moving_rate : float, default 0.9
         Elastic averaging moving rate (only if elastic averaging is enabled).

@@ -973,11 +973,11 @@ class DeepLearningEstimator(_EstimatorBase):
     col_major : bool, default False
         Deprecated: a column-major input weight matrix (True is an error).
     average_activation : float, default 0.0
-        Average activation for sparse auto-encoder. (experimental).
+        Average activation for sparse auto-encoder (experimental).
     sparsity_beta : float, default 0.0
-        Sparsity regularization. (experimental).
+        Sparsity regularization (experimental).
     max_categorical_features : int, default 2147483647
-        Max. number of categorical features, enforced via hashing. (experimental).
+        Max. number of categorical features, enforced via hashing (experimental).
     reproducible : bool, default False
         Force reproducibility on small data (will be slow - only uses 1 thread).
     export_weights_and_biases : bool, default False
@@ -987,7 +987,7 @@ class DeepLearningEstimator(_EstimatorBase):
     categorical_encoding : {'auto', 'enum', 'one_hot_internal', 'one_hot_explicit', 'binary', 'eigen', 'label_encoder', 'sort_by_response', 'enum_limited'}, default 'auto'
         Encoding scheme for categorical features.
     elastic_averaging : bool, default False
-        Elastic averaging between compute nodes can improve distributed model convergence.
+        Elastic averaging between compute nodes can improve distributed model convergence
         (experimental).
     elastic_averaging_moving_rate : float, default 0.9
         Elastic averaging moving rate (only if elastic averaging is enabled).
@@ -1332,11 +1332,11 @@ class H2OAutoEncoderEstimator(DeepLearningEstimator):
     col_major : bool, default False
         Deprecated: a column-major input weight matrix (True is an error).
     average_activation : float, default 0.0
-        Average activation for sparse auto-encoder. (experimental).
+        Average activation for sparse auto-encoder (experimental).
     sparsity_beta : float, default 0.0
-        Sparsity regularization. (experimental).
+        Sparsity regularization (experimental).
     max_categorical_features : int, default 2147483647
-        Max. number of categorical features, enforced via hashing. (experimental).
+        Max. number of categorical features, enforced via hashing (experimental).
     reproducible : bool, default False
         Force reproducibility on small data (will be slow - only uses 1 thread).
     export_weights_and_biases : bool, default False
@@ -1346,7 +1346,7 @@ class H2OAutoEncoderEstimator(DeepLearningEstimator):
     categorical_encoding : {'auto', 'enum', 'one_hot_internal', 'one_hot_explicit', 'binary', 'eigen', 'label_encoder', 'sort_by_response', 'enum_limited'}, default 'auto'
         Encoding scheme for categorical features.
     elastic_averaging : bool, default False
-        Elastic averaging between compute nodes can improve distributed model convergence.
+        Elastic averaging between compute nodes can improve distributed model convergence
         (experimental).
     elastic_averaging_moving_rate : float, default 0.9
         Elastic averaging moving rate (only if elastic averaging is enabled).
