@@ -113,6 +113,9 @@ def test_predicted_labels_are_levels_of_a_numeric_factor(tmp_path):
     p2 = m2.predict(pdf)["predict"]
     assert p2.dtype == pdf["y"].dtype
     assert (p2 == pdf["y"]).mean() > 0.8
+    # a saved and loaded model predicts the same labels, in the same dtype
+    loaded = daskdl.load_model(m2.save(str(tmp_path)))
+    pd.testing.assert_series_equal(loaded.predict(pdf)["predict"], p2)
     # the standalone export gives the same numbers
     path = m2.export_python(tmp_path / "scorer")
     import importlib.util

@@ -81,3 +81,33 @@ def empty_labels(info: dict):
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical([], dtype=dtype)
     return pd.array([], dtype=dtype)
+
+
+def _plain(v):
+    v = _scalar(v)
+    return v if isinstance(v, (bool, int, float, str)) else None
+
+
+def to_json(info: dict) -> dict | None:
+    """JSON form of a label record (None when its values are not plain numbers, booleans or text)."""
+    values = [_plain(v) for v in info["values"]]
+    if any(v is None for v in values):
+        return None
+    dtype = info["dtype"]
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = [_plain(c) for c in dtype.categories]
+        if any(c is None for c in cats):
+            return None
+        return {"values": values, "categories": cats, "categories_dtype": str(dtype.categories.dtype),
+                "ordered": bool(dtype.ordered)}
+    return {"values": values, "dtype": str(dtype)}
+
+
+def from_json(d: dict) -> dict:
+    if "categories" in d:
+        cats = pd.Index(d["categories"], dtype=pd.api.types.pandas_dtype(d["categories_dtype"]))
+        dtype = pd.CategoricalDtype(cats, ordered=bool(d["ordered"]))
+        values = list(pd.Index(d["values"], dtype=cats.dtype))
+        return {"values": [_scalar(v) for v in values], "dtype": dtype}
+    dtype = pd.api.types.pandas_dtype(d["dtype"])
+    return {"values": list(d["values"]), "dtype": dtype}
