@@ -78,6 +78,14 @@ class _Base(BaseEstimator):
         p["autoencoder"] = self._kind == "autoencoder"
         return p
 
+    def __sklearn_clone__(self):
+        # the client is shared, not copied (a Client cannot be deep-copied); the rest as sklearn clones
+        from sklearn.base import clone
+
+        params = self.get_params(deep=False)
+        client = params.pop("client", None)
+        return type(self)(client=client, **{k: clone(v, safe=False) for k, v in params.items()})
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # H2O imputes missing values (missing_values_handling)

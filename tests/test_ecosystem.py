@@ -68,11 +68,24 @@ def test_import_file_over_http(http_dir):
 
 
 def test_import_file_memory_filesystem_globs_directories_and_compression(tmp_path):
+    import dask
+
     df = _frame(90)
     mem = fsspec.filesystem("memory")
     mem.pipe("/daskdl-test/parts/p1.csv", df.iloc[:40].to_csv(index=False).encode())
     mem.pipe("/daskdl-test/parts/p2.csv", df.iloc[40:].to_csv(index=False).encode())
     mem.pipe("/daskdl-test/one.csv.gz", __import__("gzip").compress(df.to_csv(index=False).encode()))
+    # the memory filesystem lives in this process: compute here, not on a cluster's workers
+    with dask.config.set(scheduler="sync"):
+        _memory_checks(mem, df)
+    # a local directory of CSV files
+    (tmp_path / "dir").mkdir()
+    df.iloc[:50].to_csv(tmp_path / "dir" / "a.csv", index=False)
+    df.iloc[50:].to_csv(tmp_path / "dir" / "b.csv", index=False)
+    assert len(daskdl.import_file(str(tmp_path / "dir")).compute()) == 90
+
+
+def _memory_checks(mem, df):
     try:
         for path in ("memory://daskdl-test/parts", "memory://daskdl-test/parts/*.csv",
                      "memory://daskdl-test/one.csv.gz"):
@@ -84,11 +97,6 @@ def test_import_file_memory_filesystem_globs_directories_and_compression(tmp_pat
             daskdl.import_file("memory://daskdl-test/nothing/*.csv")
     finally:
         mem.rm("/daskdl-test", recursive=True)
-    # a local directory of CSV files
-    (tmp_path / "dir").mkdir()
-    df.iloc[:50].to_csv(tmp_path / "dir" / "a.csv", index=False)
-    df.iloc[50:].to_csv(tmp_path / "dir" / "b.csv", index=False)
-    assert len(daskdl.import_file(str(tmp_path / "dir")).compute()) == 90
 
 
 def test_predicted_labels_are_levels_of_a_numeric_factor(tmp_path):
@@ -274,3 +282,16 @@ def test_h2o_plots_headless(tmp_path):
         assert fig.axes[0].collections  # the +-1 sd ribbon
     finally:
         plt.close("all")
+
+
+def test_train_takes_a_client_and_the_dashboard_serves(client):
+    import urllib.request
+
+    before = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+    df = _frame(300)
+    m = daskdl.DeepLearningEstimator(hidden=[4], epochs=2, seed=1)
+    m.train(y="y", training_frame=dd.from_pandas(df, npartitions=2), client=client)
+    after = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+    assert after > before  # trained on the cluster
+    with urllib.request.urlopen(client.dashboard_link, timeout=30) as r:  # bokeh is installed
+        assert r.status == 200 and b"Dask" in r.read()

@@ -99,6 +99,7 @@ def test_dask_array_in_dask_array_out(client):
     # the same model on numpy gives the same answers
     np.testing.assert_array_equal(p, clf.predict(X))
     np.testing.assert_allclose(proba.compute(), clf.predict_proba(X), rtol=1e-6)
+    assert clone(clf).client is client and clone(clf).get_params()["hidden"] == (8,)
     reg = DeepLearningRegressor(hidden=(8,), epochs=5, seed=2, reproducible=True, client=client)
     reg.fit(Xd, da.from_array(X[:, 0] * 2.0, chunks=60))
     out = reg.predict(Xd)
