@@ -1,5 +1,4 @@
 """Sphinx configuration of the daskdl documentation (built with warnings as errors in CI)."""
-import os
 import sys
 from pathlib import Path
 
