@@ -210,6 +210,7 @@ def test_script_without_main_guard_runs(tmp_path):
     assert "bootstrapping" not in r.stderr and "Nanny failed" not in r.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_script_with_main_guard_gets_worker_processes(tmp_path):
     body = "if __name__ == '__main__':\n" + textwrap.indent(textwrap.dedent(SCRIPT), "    ")
@@ -295,3 +296,32 @@ def test_train_takes_a_client_and_the_dashboard_serves(client):
     assert after > before  # trained on the cluster
     with urllib.request.urlopen(client.dashboard_link, timeout=30) as r:  # bokeh is installed
         assert r.status == 200 and b"Dask" in r.read()
+
+
+@pytest.mark.slow
+def test_init_refuses_clearly_in_a_process_that_reimports_the_script(tmp_path):
+    """A spawned process re-imports the main script; init() there says why instead of
+    multiprocessing's bootstrapping trace."""
+    body = """
+    import multiprocessing as mp
+    import daskdl
+
+    if mp.current_process().name != "MainProcess":  # the top level, as a spawned process re-runs it
+        try:
+            daskdl.init(processes=True)
+            print("STARTED", flush=True)
+        except RuntimeError as e:
+            print("REFUSED", str(e).splitlines()[0][:60], flush=True)
+
+    def noop():
+        pass
+
+    if __name__ == "__main__":
+        p = mp.get_context("spawn").Process(target=noop)
+        p.start()
+        p.join()
+    """
+    r = _run_script(tmp_path, body)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "REFUSED daskdl.init() was called while a new process re-imports" in r.stdout
+    assert "STARTED" not in r.stdout
