@@ -1,7 +1,11 @@
 """Finding or starting the Dask cluster (H2O's ``h2o.init``)."""
 from __future__ import annotations
 
+import logging
 import os
+import sys
+
+logger = logging.getLogger("daskdl")
 
 
 def current_client():
@@ -14,22 +18,42 @@ def current_client():
         return None
 
 
-def init(address=None, n_workers=None, threads_per_worker=None, **cluster_kwargs):
+def init(address_or_cluster=None, n_workers=None, threads_per_worker=None, *, scheduler_file=None,
+         **cluster_kwargs):
     """Connect to (or start) a Dask cluster and return its ``distributed.Client``.
 
-    - a current client exists: return it;
-    - ``address`` given (``"tcp://host:8786"``, or a cluster object): connect to it;
-    - otherwise start a ``LocalCluster`` using every core. By default it has one worker
-      process whose threads train one shared model (HOGWILD!), H2O's single-node mode;
-      pass ``n_workers``/``threads_per_worker`` for other layouts.
+    Parameters
+    ----------
+    address_or_cluster : str, Cluster or Client, optional
+        A scheduler address (``"tcp://host:8786"``), a cluster object (``LocalCluster``,
+        a dask-jobqueue ``SLURMCluster``, ...) or a ``Client`` (returned as is).
+    n_workers, threads_per_worker : int, optional
+        Layout of the ``LocalCluster`` started when nothing is given. By default it has one
+        worker process whose threads train one shared model (HOGWILD!), H2O's single-node mode.
+    scheduler_file : str, optional
+        A scheduler file written by ``dask scheduler --scheduler-file`` or dask-mpi.
+    **cluster_kwargs
+        Passed to ``LocalCluster``.
+
+    With nothing given and a current client, that client is returned. Called at the top level
+    of a script without an ``if __name__ == "__main__":`` guard, the local cluster's worker runs
+    in this process (threads; the kernels release the GIL), because worker processes would
+    re-run the script; a guarded call gets worker processes.
     """
     from distributed import Client, LocalCluster
 
+    if "address" in cluster_kwargs:  # the former name of the first argument
+        address_or_cluster = cluster_kwargs.pop("address")
+    _refuse_in_bootstrapping_child()
+    if isinstance(address_or_cluster, Client):
+        return address_or_cluster
     client = current_client()
-    if client is not None and address is None:
+    if client is not None and address_or_cluster is None and scheduler_file is None:
         return client
-    if address is not None:
-        client = Client(address)
+    if address_or_cluster is not None or scheduler_file is not None:
+        if address_or_cluster is not None and scheduler_file is not None:
+            raise ValueError("give either address_or_cluster or scheduler_file, not both")
+        client = Client(scheduler_file=scheduler_file) if scheduler_file is not None else Client(address_or_cluster)
         client.run(warm_up)
         return client
     ncores = os.cpu_count() or 1
@@ -38,11 +62,66 @@ def init(address=None, n_workers=None, threads_per_worker=None, **cluster_kwargs
     if threads_per_worker is None:
         threads_per_worker = max(1, ncores // n_workers)
     cluster_kwargs.setdefault("dashboard_address", ":0")
-    cluster_kwargs.setdefault("processes", True)
+    if "processes" not in cluster_kwargs:
+        unguarded = _called_from_unguarded_script(sys._getframe(1))
+        if unguarded:
+            logger.warning("daskdl.init() is called at the top level of %s without an `if __name__ == "
+                           "\"__main__\":` guard: worker processes would re-run the script, so the worker runs "
+                           "in this process (threads). Put the script's code under the guard for worker "
+                           "processes.", unguarded)
+        cluster_kwargs["processes"] = not unguarded
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, **cluster_kwargs)
     client = Client(cluster)
     client.run(warm_up)
     return client
+
+
+_GUARD_HINT = ("daskdl.init() was called while a new process re-imports the main script (the script has no "
+               "`if __name__ == \"__main__\":` guard around the code that starts the cluster). Put that code "
+               "under the guard, or start the cluster with processes=False.")
+
+
+def _refuse_in_bootstrapping_child():
+    """In a process that is still importing the parent's main module (multiprocessing's spawn),
+    starting a cluster cannot work: say why, instead of multiprocessing's bootstrapping trace."""
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(_GUARD_HINT)
+
+
+def _called_from_unguarded_script(frame) -> str | None:
+    """The script's path when ``frame`` runs the top level of ``__main__`` outside an
+    ``if __name__ == "__main__":`` block, else None."""
+    import ast
+
+    if frame.f_globals.get("__name__") != "__main__" or frame.f_code.co_name != "<module>":
+        return None
+    path = frame.f_globals.get("__file__")
+    if not path or not os.path.isfile(path):
+        return None  # an interactive session or python -c: nothing re-imports it
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    line = frame.f_lineno
+    for node in tree.body:
+        if isinstance(node, ast.If) and _is_main_guard(node.test):
+            if node.lineno <= line <= (node.end_lineno or node.lineno):
+                return None
+    return path
+
+
+def _is_main_guard(test) -> bool:
+    import ast
+
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(consts) == 1
 
 
 def warm_up():

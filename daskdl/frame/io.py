@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import dask.dataframe as dd
 
+from . import fs
+
 __all__ = ["import_file", "split_frame", "asfactor"]
 
 DEFAULT_NA_STRINGS = ("", "NA", "NaN")
@@ -47,10 +49,13 @@ def _compression_of(path: str) -> str | None:
     return None
 
 
-def _read_head_bytes(path: str, nbytes: int) -> tuple[bytes, bool]:
+def _read_head_bytes(path: str, nbytes: int, storage_options: dict | None = None) -> tuple[bytes, bool]:
     """First ``nbytes`` decompressed bytes and whether the whole file was read."""
     comp = _compression_of(path)
-    if comp == "zip":
+    if not fs.is_local(path) or storage_options:
+        with fs.open_binary(path, storage_options, comp) as fh:
+            data = fh.read(nbytes + 1)
+    elif comp == "zip":
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if not n.endswith("/")]
             if len(names) != 1:
@@ -148,8 +153,13 @@ def import_file(
     col_types: dict | Sequence[str] | None = None,
     na_strings: Iterable[str] | None = None,
     blocksize: str | int | None = "64MB",
+    storage_options: dict | None = None,
 ) -> dd.DataFrame:
     """Read a CSV (plain, .gz, .bz2, .xz, .zip), Parquet (file or directory) or Zarr store.
+
+    ``path`` is a local path or any fsspec URL (``s3://``, ``gs://``, ``az://``, ``http(s)://``,
+    ``memory://`` ...), a glob (``data/part-*.csv``) or a directory (its files are read as one
+    frame, as H2O imports a folder); the compression comes from the file name.
 
     Parameters
     ----------
@@ -160,7 +170,10 @@ def import_file(
         ``"numeric"`` (also ``real``, ``int``, ``float``) or ``"enum"`` (also ``categorical``,
         ``factor``, ``string``). Columns without a given type are guessed from the first 8 MB.
     na_strings : extra strings read as missing, added to H2O's defaults ``"", "NA", "NaN"``.
-    blocksize : bytes per partition for uncompressed CSV (compressed files give one partition each).
+    blocksize : bytes per partition for uncompressed CSV (compressed files, and files over HTTP, give one
+        partition each).
+    storage_options : options for the fsspec filesystem (credentials, endpoint, ...), e.g.
+        ``{"anon": True}`` for a public S3 bucket.
 
     Returns a dask DataFrame. Numeric CSV columns are float64 (H2O keeps all numbers as doubles);
     text columns keep pandas' string dtype.
@@ -168,6 +181,8 @@ def import_file(
     path = os.fspath(path)
     if header not in (-1, 0, 1):
         raise ValueError(f"header must be -1 (no header), 0 (guess) or 1 (header); got {header!r}")
+    if not fs.is_local(path) or storage_options or os.path.isdir(path) and _csv_directory(path):
+        return _import_fsspec(path, header, sep, col_names, col_types, na_strings, blocksize, storage_options)
     if not any(ch in path for ch in "*?[") and not os.path.exists(path):
         raise FileNotFoundError(f"file not found: {path!r}")
     kind = _detect_kind(path)
@@ -209,11 +224,15 @@ def _resolve_col_types(col_types, names: list[str]) -> dict:
     return out
 
 
-def _read_csv(path, header, sep, col_names, col_types, na_strings, blocksize) -> dd.DataFrame:
+def _read_csv(path, header, sep, col_names, col_types, na_strings, blocksize, storage_options=None,
+              files=None) -> dd.DataFrame:
     import glob as _glob
 
-    first_file = sorted(_glob.glob(path))[0] if any(ch in path for ch in "*?[") else path
-    raw, complete = _read_head_bytes(first_file, _SAMPLE_BYTES)
+    if files:
+        first_file = files[0]
+    else:
+        first_file = sorted(_glob.glob(path))[0] if any(ch in path for ch in "*?[") else path
+    raw, complete = _read_head_bytes(first_file, _SAMPLE_BYTES, storage_options)
     encoding = "utf-8" if _is_utf8(raw, complete) else "latin-1"
     text = raw.decode(encoding, errors="replace")
     if not complete:
@@ -261,17 +280,19 @@ def _read_csv(path, header, sep, col_names, col_types, na_strings, blocksize) ->
     if col_types is not None:
         dtypes.update(_resolve_col_types(col_types, names))
     comp = _compression_of(first_file)
-    if comp is not None:
+    if comp is not None or fs.is_http(first_file):  # no byte ranges into compressed files or over HTTP
         blocksize = None
-    return dd.read_csv(path, dtype=dtypes, blocksize=blocksize, compression=comp,
+    if storage_options:
+        read_kw["storage_options"] = storage_options
+    return dd.read_csv(files or path, dtype=dtypes, blocksize=blocksize, compression=comp,
                        **read_kw)
 
 
-def _read_zarr(path: str) -> dd.DataFrame:
+def _read_zarr(path: str, storage_options: dict | None = None) -> dd.DataFrame:
     import zarr
     import dask.array as da
 
-    node = zarr.open(path, mode="r")
+    node = zarr.open(path, mode="r", **({"storage_options": storage_options} if storage_options else {}))
     if isinstance(node, zarr.Array):
         if node.ndim == 1:
             arr = da.from_zarr(node)
@@ -300,22 +321,72 @@ def _read_zarr(path: str) -> dd.DataFrame:
     n = nrows.pop()
     step = int(members[names[0]].chunks[0]) or max(n, 1)
     bounds = [(a, min(a + step, n)) for a in range(0, max(n, 1), step)] if n else [(0, 0)]
-    return dd.from_map(_ZarrSlice(path, names), bounds)
+    return dd.from_map(_ZarrSlice(path, names, storage_options), bounds)
 
 
 class _ZarrSlice:
     """Reads rows [start, stop) of the named 1-D arrays of a Zarr group into a pandas frame."""
 
-    def __init__(self, path: str, names: list[str]):
-        self.path, self.names = path, names
+    def __init__(self, path: str, names: list[str], storage_options: dict | None = None):
+        self.path, self.names, self.storage_options = path, names, storage_options
 
     def __call__(self, bounds):
         import zarr
 
         start, stop = bounds
-        g = zarr.open_group(self.path, mode="r")
+        so = {"storage_options": self.storage_options} if self.storage_options else {}
+        g = zarr.open_group(self.path, mode="r", **so)
         data = {n: np.asarray(g[n][start:stop]) for n in self.names}
         return pd.DataFrame(data, index=pd.RangeIndex(start, stop))
+
+
+# --------------------------------------------------------------------------------------------- #
+# import_file on fsspec filesystems (remote URLs, CSV directories)
+# --------------------------------------------------------------------------------------------- #
+def _csv_directory(path: str) -> bool:
+    """A local directory that is neither a Parquet dataset nor a Zarr store (a folder of CSVs)."""
+    try:
+        _detect_kind(path)
+    except ValueError:
+        return True
+    return False
+
+
+def _kind_of(path: str, files: list[str], is_dir: bool, storage_options) -> str:
+    p = path.rstrip("/").lower()
+    if p.endswith((".parquet", ".pq", ".parq")):
+        return "parquet"
+    if p.endswith(".zarr"):
+        return "zarr"
+    if is_dir:
+        names = set(fs.list_dir(path, storage_options))
+        if names & {"zarr.json", ".zgroup", ".zarray"}:
+            return "zarr"
+        if "_metadata" in names or any(f.lower().endswith((".parquet", ".pq", ".parq")) for f in files):
+            return "parquet"
+    return "csv"
+
+
+def _import_fsspec(path, header, sep, col_names, col_types, na_strings, blocksize, storage_options):
+    files, is_dir = fs.resolve(path, storage_options)
+    kind = _kind_of(path, files, is_dir, storage_options)
+    if kind == "csv":
+        if not files:
+            raise FileNotFoundError(f"directory {path!r} holds no files")
+        return _read_csv(path, header, sep, col_names, col_types, na_strings, blocksize,
+                         storage_options=storage_options, files=files)
+    if kind == "parquet":
+        df = dd.read_parquet(path, storage_options=storage_options)
+    else:
+        df = _read_zarr(path, storage_options)
+    if col_names is not None:
+        col_names = list(col_names)
+        if len(col_names) != len(df.columns):
+            raise ValueError(f"col_names has {len(col_names)} names but {path!r} has {len(df.columns)} columns")
+        df = df.rename(columns=dict(zip(df.columns, col_names)))
+    if col_types is not None:
+        df = df.astype(_resolve_col_types(col_types, list(df.columns)))
+    return df
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -362,7 +433,7 @@ def split_frame(frame, ratios: Sequence[float] = (0.75,), destination_frames: Se
         if isinstance(frame, pd.DataFrame):
             out.append(pick(frame))
         elif isinstance(frame, dd.DataFrame):
-            out.append(frame.map_partitions(pick, meta=frame._meta))
+            out.append(frame.map_partitions(pick, meta=frame._meta, token="daskdl-split"))
         else:
             raise TypeError(f"frame must be a pandas or dask DataFrame; got {type(frame).__name__}")
     return out

@@ -54,6 +54,7 @@ def _meta_and_arrays(model):
         "autoencoder": bool(lay.autoencoder), "classification": bool(lay.out_dist == SOFTMAX and
                                                                       not lay.autoencoder),
         "classes": list(schema.classes) if schema.classification else None,
+        "class_values": _class_values(state),
         "prediction_columns": state["columns"], "threshold": float(state["threshold"]),
         "log_link": bool(lay.out_dist in LOG_LINK and not lay.autoencoder),
         "identity_standardized": bool(identity_standardized(r, schema)),
@@ -91,6 +92,10 @@ import os
 import numpy as np
 
 META = json.loads(__META__)
+# predicted labels: the response's values (numbers stay numbers), else the class names
+_LABELS = np.asarray(META.get("class_values") or META["classes"] or [], dtype=object)
+if len(_LABELS) and all(isinstance(v, (bool, int, float)) for v in _LABELS):
+    _LABELS = np.asarray(list(_LABELS))
 COLUMNS = META["columns"]
 _NPZ = os.path.join(os.path.dirname(os.path.abspath(__file__)), __NPZ_NAME__)
 with np.load(_NPZ, allow_pickle=False) as _z:
@@ -302,7 +307,7 @@ def predict(rows):
             lab = (p[:, 1] >= META["threshold"]).astype(np.int64)
         else:
             lab = p.argmax(axis=1)
-        out = {"predict": np.asarray(META["classes"], dtype=object)[lab]}
+        out = {"predict": _LABELS[lab]}
         for j, c in enumerate(META["prediction_columns"][1:]):
             out[c] = p[:, j]
         return out
@@ -323,6 +328,21 @@ def anomaly(rows, per_feature=False):
     se = (_forward(X).astype(np.float64) - X) ** 2
     return se if per_feature else se.mean(axis=1)
 '''
+
+
+def _class_values(state: dict):
+    """The response value of each class as JSON numbers, booleans or text (None when the model
+    does not record them or they are not plain values)."""
+    info = state.get("labels")
+    if not info:
+        return None
+    out = []
+    for v in info["values"]:
+        v = v.item() if isinstance(v, np.generic) else v
+        if not isinstance(v, (bool, int, float, str)):
+            return None
+        out.append(v)
+    return out
 
 
 def export_python(model, path) -> str:

@@ -234,6 +234,23 @@ class ModelMetrics:
 
     error = classification_error
 
+    def plot(self, type="roc", server=False, save_plot_path=None):
+        """Binomial: the ROC curve (``type="roc"``) or precision-recall curve (``type="pr"``), as
+        H2O's ``model_performance().plot()``. Returns the matplotlib Figure."""
+        from ..plot import metrics_plot
+
+        return metrics_plot(self, type=type, save_plot_path=save_plot_path)
+
+    @property
+    def fprs(self):
+        """Binomial: false positive rate at each threshold (highest threshold first)."""
+        return None if self._roc is None else self._threshold_arrays()["fpr"].tolist()
+
+    @property
+    def tprs(self):
+        """Binomial: true positive rate at each threshold (highest threshold first)."""
+        return None if self._roc is None else self._threshold_arrays()["tpr"].tolist()
+
     def thresholds_and_metric_scores(self):
         """Binomial: one row per distinct threshold (highest first) with the H2O threshold metrics."""
         if self._roc is None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 import copy
 import uuid
 import dataclasses
+import functools
+import inspect
 import itertools
+import logging
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,11 +17,13 @@ import pandas as pd
 from ..frame.encode import encode_partition
 from ..frame.schema import FrameSchema, is_categorical_dtype
 from ..metrics import combine_all, finalize, partial_metrics
-from ..params import PARAMETERS, Resolved, default_parameters, validate
+from ..params import FLOAT_MAX, INT_MAX, PARAMETERS, Resolved, validate
 from .network import Network, forward
+from .labels import label_info
 from .predict import output, predict_frame, reconstruction_error, empty_prediction
 from .varimp import gedeon_varimp
 
+logger = logging.getLogger("daskdl")
 _ids = itertools.count(1)
 _MODELS: dict = {}
 
@@ -55,7 +61,7 @@ def _told_when_the_client_closes(fn):
         from .._client import current_client
         from ..train.driver import TrainingError
 
-        client = current_client()
+        client = kwargs.get("client") or current_client()
         try:
             return fn(*args, **kwargs)
         except TrainingError:
@@ -70,38 +76,23 @@ def _told_when_the_client_closes(fn):
     return wrapper
 
 
-class DeepLearningEstimator:
-    """Feed-forward neural network trained like H2O-3's Deep Learning.
-
-    Every H2O-3 Deep Learning parameter is accepted by H2O's name with H2O's default
-    (``daskdl.params.PARAMETERS``); the constructor only stores them and
-    :meth:`train` validates them all at once. Frames are dask or pandas DataFrames.
-
-    Examples
-    --------
-    >>> model = DeepLearningEstimator(activation="RectifierWithDropout", hidden=[200, 200, 200],
-    ...                               input_dropout_ratio=0.2, l1=1e-5, epochs=10)   # doctest: +SKIP
-    >>> model.train(x=x, y="C785", training_frame=train, validation_frame=test)     # doctest: +SKIP
-    >>> model.predict(test)                                                          # doctest: +SKIP
-    """
+class _EstimatorBase:
+    """Everything of :class:`DeepLearningEstimator` but its generated ``__init__``."""
 
     algo = "deeplearning"
 
-    def __init__(self, **kwargs):
-        unknown = [k for k in kwargs if k not in PARAMETERS]
-        if unknown:
-            raise TypeError(f"DeepLearningEstimator got unknown parameter(s) {unknown}; valid names are H2O's "
-                            f"{len(PARAMETERS)} Deep Learning parameters (daskdl.params.PARAMETERS)")
-        self._parms = dict(kwargs)
-        self._id = kwargs.get("model_id") or f"DeepLearning_model_python_{next(_ids)}"
-        self._fit = None
+    def _init_params(self, values: dict) -> None:
+        # stored as given (scikit-learn's clone checks that get_params returns the very objects)
+        object.__setattr__(self, "_parms", values)
+        object.__setattr__(self, "_id", values.get("model_id") or f"DeepLearning_model_python_{next(_ids)}")
+        object.__setattr__(self, "_fit", None)
 
     # ---- parameters ----------------------------------------------------------------------
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
         if name in PARAMETERS:
-            return self._parms.get(name, copy.deepcopy(PARAMETERS[name]))
+            return self.__dict__.get("_parms", {}).get(name, copy.deepcopy(_class_defaults(type(self))[name]))
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def __setattr__(self, name, value):
@@ -112,30 +103,72 @@ class DeepLearningEstimator:
 
     @property
     def model_id(self) -> str:
+        """The model's key (``model_id`` when given, else a generated one)."""
         return self._id
 
     @property
     def params(self) -> dict:
         """``{name: {"default": ..., "actual": ..., "input": ...}}`` as H2O's ``model.params``."""
         actual = self._actual_params() if self._fit is not None else {}
+        inputs = self._all_params()
         out = {}
-        for k, d in PARAMETERS.items():
-            inp = self._parms.get(k, copy.deepcopy(d))
+        for k, d in _class_defaults(type(self)).items():
+            inp = inputs[k]
             out[k] = {"default": copy.deepcopy(d), "actual": actual.get(k, inp), "input": inp}
         return out
 
     @property
     def actual_params(self) -> dict:
+        """The values training used (after H2O's automatic adjustments) for every parameter."""
         return {k: v["actual"] for k, v in self.params.items()}
 
-    def get_params(self) -> dict:
-        p = default_parameters()
-        p.update(self._parms)
+    def get_params(self, deep: bool = True) -> dict:
+        """The 91 parameters as scikit-learn's ``get_params``: ``{name: value}`` in H2O's order,
+        values as given (not copied). With ``deep=True`` a parameter that is itself an estimator
+        (``checkpoint``, ``pretrained_autoencoder``) adds its own parameters as ``name__param``."""
+        defaults = _class_defaults(type(self))
+        parms = self.__dict__.get("_parms", {})
+        out = {}
+        for k, d in defaults.items():
+            v = parms[k] if k in parms else d
+            out[k] = v
+            if deep and hasattr(v, "get_params") and not isinstance(v, type):
+                out.update((f"{k}__{kk}", vv) for kk, vv in v.get_params(deep=True).items())
+        return out
+
+    def set_params(self, **params) -> "_EstimatorBase":
+        """Set parameters as scikit-learn's ``set_params`` (``name=value``, or ``name__param=value``
+        for a parameter that is an estimator); returns ``self``."""
+        if not params:
+            return self
+        valid = self.get_params(deep=True)
+        nested: dict = {}
+        for key, value in params.items():
+            name, delim, sub = key.partition("__")
+            if name not in PARAMETERS:
+                raise ValueError(f"Invalid parameter {name!r} for estimator {type(self).__name__}. Valid parameters "
+                                 f"are H2O's {len(PARAMETERS)} Deep Learning parameters: {sorted(PARAMETERS)!r}.")
+            if delim:
+                if not hasattr(valid[name], "set_params"):
+                    raise ValueError(f"Invalid parameter {key!r}: {name} is not an estimator")
+                nested.setdefault(name, {})[sub] = value
+            else:
+                self._parms[name] = value
+                if name == "model_id" and value:
+                    object.__setattr__(self, "_id", value)
+        for name, sub in nested.items():
+            valid[name].set_params(**sub)
+        return self
+
+    def _all_params(self) -> dict:
+        """A private copy of every parameter's value (the class defaults where not given)."""
+        p = {k: copy.deepcopy(v) for k, v in _class_defaults(type(self)).items()}
+        p.update(self.__dict__.get("_parms", {}))
         return p
 
     def _actual_params(self) -> dict:
         r: Resolved = self._fit["resolved"]
-        a = dict(self.get_params())
+        a = self._all_params()
         for k in list(a):
             if hasattr(r, k):
                 v = getattr(r, k)
@@ -154,8 +187,12 @@ class DeepLearningEstimator:
     @_told_when_the_client_closes
     def train(self, x=None, y=None, training_frame=None, validation_frame=None, offset_column=None,
               weights_column=None, fold_column=None, ignored_columns=None, model_id=None, verbose=False,
-              max_runtime_secs=None, out_of_core=None):
+              max_runtime_secs=None, out_of_core=None, client=None):
         """Train on ``training_frame`` (dask or pandas DataFrame); returns ``self``.
+
+        ``client`` (daskdl only): the ``distributed.Client`` to train on; None uses the current
+        client, or trains in this process when there is none (as xgboost.dask / lightgbm.dask).
+        ``verbose=True`` logs a line per scoring event on the ``"daskdl"`` logger.
 
         ``out_of_core`` (daskdl only): ``True`` streams each worker's partitions through the
         kernels one at a time instead of keeping the encoded data in worker memory
@@ -164,7 +201,9 @@ class DeepLearningEstimator:
         from ..train.driver import fit
         from .._client import current_client
 
-        parms = self.get_params()
+        if client is not None:
+            object.__setattr__(self, "_client_override", client)
+        parms = self._all_params()
         for k, v in (("offset_column", offset_column), ("weights_column", weights_column),
                      ("fold_column", fold_column), ("ignored_columns", ignored_columns),
                      ("model_id", model_id), ("max_runtime_secs", max_runtime_secs)):
@@ -240,6 +279,7 @@ class DeepLearningEstimator:
             classification=None if autoencoder else (rk == "categorical"))
         if transform is not None:
             schema.cat_encoding = transform.to_dict()
+        labels = label_info(training_frame, y, schema.classes) if schema.classification else None
         res = validate(_for_validation(parms), response_kind=rk,
                        n_classes=len(schema.classes) if schema.classification else None,
                        y_min=schema.resp_min if not schema.classification else None,
@@ -276,11 +316,12 @@ class DeepLearningEstimator:
                      custom=custom)
         self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
                      "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y,
-                     "cv": cv, "balance": balance, "custom_metric": custom}
+                     "cv": cv, "balance": balance, "custom_metric": custom, "labels": labels}
         if cv is not None and not parms.get("keep_cross_validation_models", True):
             cv.models = None
         self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
         _MODELS[self._id] = self
+        _log_trained(self)
         return self
 
     def _train_from_checkpoint(self, parms, y, rk, training_frame, validation_frame, verbose, out_of_core):
@@ -303,15 +344,18 @@ class DeepLearningEstimator:
                        has_validation=validation_frame is not None, n_rows=schema.n_rows)
         net, samples, iterations, rows = initial_state(ckpt)
         custom = _custom_metric_of(parms, res)
-        result = fit(res, schema, training_frame, validation_frame, client=current_client(), init_net=net,
+        override = getattr(self, "_client_override", None)
+        client = current_client() if override is None else (override or None)
+        result = fit(res, schema, training_frame, validation_frame, client=client, init_net=net,
                      quiet=res.quiet_mode or not verbose, out_of_core=out_of_core,
                      start=(samples, iterations, rows), custom=custom)
         self._parms["checkpoint"] = ckpt.model_id
         self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
                      "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y,
-                     "custom_metric": custom}
+                     "custom_metric": custom, "labels": ckpt._fit.get("labels")}
         self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
         _MODELS[self._id] = self
+        _log_trained(self)
         return self
 
     # ---- internals for scoring -------------------------------------------------------------
@@ -355,7 +399,8 @@ class DeepLearningEstimator:
         return {"schema": schema, "net": scoring, "columns": schema.prediction_columns(),
                 "correction": None if not bal else bal["correction"],
                 "hidden_dropout": r.hidden_dropout_ratios if r.dropout else None,
-                "identity_standardized": identity_standardized(r, schema), "threshold": thr}
+                "identity_standardized": identity_standardized(r, schema), "threshold": thr,
+                "labels": self._fit.get("labels")}
 
     def _map(self, frame, fn, meta_fn):
         """Apply ``fn(pdf, state)`` per partition; lazy for dask frames, eager for pandas."""
@@ -488,47 +533,75 @@ class DeepLearningEstimator:
         return vals[picks[0][0]] if len(vals) == 1 else vals
 
     def mse(self, train=False, valid=False, xval=False):
+        """Mean squared error: on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("mse", train, valid, xval)
 
     def rmse(self, train=False, valid=False, xval=False):
+        """Root mean squared error: on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("rmse", train, valid, xval)
 
     def mae(self, train=False, valid=False, xval=False):
+        """Mean absolute error (regression): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("mae", train, valid, xval)
 
     def rmsle(self, train=False, valid=False, xval=False):
+        """Root mean squared logarithmic error (regression): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("rmsle", train, valid, xval)
 
     def logloss(self, train=False, valid=False, xval=False):
+        """Log loss (classification): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("logloss", train, valid, xval)
 
     def auc(self, train=False, valid=False, xval=False):
+        """Area under the ROC curve (binomial; multinomial when ``auc_type`` asks for it): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("auc", train, valid, xval)
 
     def aucpr(self, train=False, valid=False, xval=False):
+        """Area under the precision-recall curve (binomial; multinomial when ``auc_type`` asks for it): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("aucpr", train, valid, xval)
 
     pr_auc = aucpr
 
     def gini(self, train=False, valid=False, xval=False):
+        """Gini coefficient, 2 AUC - 1 (binomial): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("gini", train, valid, xval)
 
     def r2(self, train=False, valid=False, xval=False):
+        """R squared: on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("r2", train, valid, xval)
 
     def mean_residual_deviance(self, train=False, valid=False, xval=False):
+        """Mean residual deviance of the model's distribution (regression): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("mean_residual_deviance", train, valid, xval)
 
     def mean_per_class_error(self, train=False, valid=False, xval=False):
+        """Mean of the per-class error rates (classification): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("mean_per_class_error", train, valid, xval)
 
     def classification_error(self, train=False, valid=False, xval=False):
+        """Fraction of misclassified rows (classification): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("classification_error", train, valid, xval)
 
     def confusion_matrix(self, train=False, valid=False, xval=False):
+        """Confusion matrix (classification; binomial at the max-F1 threshold) as a pandas DataFrame: on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("confusion_matrix", train, valid, xval)
 
     def hit_ratio_table(self, train=False, valid=False, xval=False):
+        """Top-k hit ratios (multinomial): on the training metrics by default; ``valid=True`` / ``xval=True`` for the validation /
+        cross-validation metrics (several flags give a dict)."""
         return self._metric("hit_ratio_table", train, valid, xval)
 
     # ---- cross-validation ------------------------------------------------------------------
@@ -567,6 +640,8 @@ class DeepLearningEstimator:
 
     # ---- model output ----------------------------------------------------------------------
     def scoring_history(self) -> pd.DataFrame:
+        """One row per scoring event: time, speed, epochs, iterations, samples and the training /
+        validation metrics (H2O's table)."""
         self._require_fit()
         return self._fit["result"].history.frame()
 
@@ -658,6 +733,7 @@ class DeepLearningEstimator:
         return pd.DataFrame(w.astype(np.float64), columns=cols)
 
     def biases(self, vector_id=0):
+        """Bias vector ``vector_id`` (0 = first hidden layer) as a one-column pandas DataFrame."""
         self._require_fit()
         net: Network = self._fit["net"]
         L = net.layout.n_layers
@@ -699,7 +775,36 @@ class DeepLearningEstimator:
         return "\n".join(lines)
 
     def show(self):
+        """Print the model's summary, metrics, scoring history and variable importances."""
         print(repr(self))
+
+    # ---- plots (matplotlib) -------------------------------------------------------------------
+    def plot(self, timestep="AUTO", metric="AUTO", server=False, save_plot_path=None):
+        """H2O's scoring-history plot: ``metric`` (AUTO: logloss / deviance / MSE) for training and
+        validation against ``timestep`` (AUTO: epochs). Returns the matplotlib Figure.
+        ``server`` is accepted for H2O compatibility (figures never block)."""
+        from ..plot import scoring_history_plot
+
+        self._require_fit()
+        return scoring_history_plot(self, timestep=timestep, metric=metric, save_plot_path=save_plot_path)
+
+    def learning_curve_plot(self, metric="AUTO", cv_ribbon=None, cv_lines=None, figsize=(10, 6), colormap=None,
+                            save_plot_path=None):
+        """H2O's learning curve: training, validation and cross-validation curves of ``metric``
+        against epochs. Returns the matplotlib Figure."""
+        from ..plot import learning_curve_plot
+
+        self._require_fit()
+        return learning_curve_plot(self, metric=metric, cv_ribbon=cv_ribbon, cv_lines=cv_lines, figsize=figsize,
+                                   colormap=colormap, save_plot_path=save_plot_path)
+
+    def varimp_plot(self, num_of_features=None, server=False, save_plot_path=None):
+        """H2O's variable importance bar chart (the ``num_of_features`` most important, 10 by
+        default). Returns the matplotlib Figure."""
+        from ..plot import varimp_plot
+
+        self._require_fit()
+        return varimp_plot(self, num_of_features=num_of_features, save_plot_path=save_plot_path)
 
     # ---- export ----------------------------------------------------------------------------
     def export_python(self, path):
@@ -715,9 +820,744 @@ class DeepLearningEstimator:
         return export_onnx(self, path, opset=opset)
 
     def save(self, path=None, force=False):
-        from ..io.zarr_store import save_model
+        """Save the trained model as ``<path or cwd>/<model_id>`` (a Zarr store); returns the path
+        (see :func:`daskdl.save_model`)."""
+        from ..io.store import save_model
 
         return save_model(self, path=path, force=force)
+
+
+# ---- generated by `python -m daskdl._codegen` from daskdl.params.PARAMS: do not edit by hand ----
+class DeepLearningEstimator(_EstimatorBase):
+    """Feed-forward neural network trained like H2O-3's Deep Learning.
+
+    Every H2O-3 Deep Learning parameter is a keyword with H2O's default (the table
+    ``daskdl.params.PARAMS``); the constructor only stores them and :meth:`train`
+    validates them all at once, reporting every problem together. Frames are dask or
+    pandas DataFrames. ``get_params`` / ``set_params`` follow scikit-learn; for
+    scikit-learn's ``fit`` / ``predict`` API see :class:`daskdl.DeepLearningClassifier`
+    and :class:`daskdl.DeepLearningRegressor`.
+
+    Parameters
+    ----------
+    model_id : str | None, default None
+        Model identifier.
+    training_frame : Any, default None
+        Training data: a dask or pandas DataFrame.
+    validation_frame : Any, default None
+        Validation data (a dask or pandas DataFrame), scored during training.
+    nfolds : int, default 0
+        Number of folds for K-fold cross-validation (0 to disable or >= 2).
+    keep_cross_validation_models : bool, default True
+        Whether to keep the cross-validation models.
+    keep_cross_validation_predictions : bool, default False
+        Whether to keep the predictions of the cross-validation models.
+    keep_cross_validation_fold_assignment : bool, default False
+        Whether to keep the cross-validation fold assignment.
+    fold_assignment : {'auto', 'random', 'modulo', 'stratified'}, default 'auto'
+        Cross-validation fold assignment scheme if fold_column is not given (Stratified for
+        classification).
+    fold_column : str | None, default None
+        Column with cross-validation fold index assignment per observation.
+    response_column : str | None, default None
+        Response variable column.
+    ignored_columns : list[str] | None, default None
+        Names of columns to ignore for training.
+    ignore_const_cols : bool, default True
+        Ignore constant columns.
+    score_each_iteration : bool, default False
+        Whether to score during each iteration of model training.
+    weights_column : str | None, default None
+        Column with observation weights (0 excludes a row; 2 counts it twice).
+    offset_column : str | None, default None
+        Offset column, added to the combination of columns before the link function (regression only).
+    balance_classes : bool, default False
+        Balance training data class counts via over/under-sampling (for imbalanced data).
+    class_sampling_factors : list[float] | None, default None
+        Desired over/under-sampling ratios per class (in lexicographic order); requires balance_classes.
+    max_after_balance_size : float, default 5.0
+        Maximum relative size of the training data after balancing class counts (can be less than 1.0).
+        Requires balance_classes.
+    max_confusion_matrix_size : int, default 20
+        [Deprecated] Maximum number of classes for confusion matrices to be printed.
+    checkpoint : Any, default None
+        Model checkpoint to resume training with (a model, a model_id or a saved model path).
+    pretrained_autoencoder : Any, default None
+        Pretrained autoencoder model (or model_id) to initialize this model with.
+    overwrite_with_best_model : bool, default True
+        If enabled, override the final model with the best model found during training.
+    use_all_factor_levels : bool, default True
+        Use all factor levels of categorical variables (else the first level is dropped); forced on for
+        autoencoders.
+    standardize : bool, default True
+        Automatically standardize the data (else the user must provide properly scaled inputs).
+    activation : {'tanh', 'tanh_with_dropout', 'rectifier', 'rectifier_with_dropout', 'maxout', 'maxout_with_dropout'}, default 'rectifier'
+        Activation function.
+    hidden : list[int], default [200, 200]
+        Hidden layer sizes (e.g. [100, 100]).
+    epochs : float, default 10.0
+        How many times the dataset should be iterated (streamed), can be fractional.
+    train_samples_per_iteration : int, default -2
+        Training samples (globally) per iteration: 0 one epoch, -1 all available data, -2 automatic.
+    target_ratio_comm_to_comp : float, default 0.05
+        Target ratio of communication overhead to computation (train_samples_per_iteration=-2 auto-
+        tuning).
+    seed : int, default -1
+        Seed for random numbers (-1: random); reproducible only with reproducible=True.
+    adaptive_rate : bool, default True
+        Adaptive learning rate.
+    rho : float, default 0.99
+        Adaptive learning rate time decay factor (similarity to prior updates).
+    epsilon : float, default 1e-08
+        Adaptive learning rate smoothing factor (to avoid divisions by zero and allow progress).
+    rate : float, default 0.005
+        Learning rate (higher => less stable, lower => slower convergence).
+    rate_annealing : float, default 1e-06
+        Learning rate annealing: rate / (1 + rate_annealing * samples).
+    rate_decay : float, default 1.0
+        Learning rate decay factor between layers (N-th layer: rate * rate_decay ^ (n - 1)).
+    momentum_start : float, default 0.0
+        Initial momentum at the beginning of training (try 0.5).
+    momentum_ramp : float, default 1000000.0
+        Number of training samples for which momentum increases.
+    momentum_stable : float, default 0.0
+        Final momentum after the ramp is over (try 0.99).
+    nesterov_accelerated_gradient : bool, default True
+        Use Nesterov accelerated gradient (recommended).
+    input_dropout_ratio : float, default 0.0
+        Input layer dropout ratio (can improve generalization, try 0.1 or 0.2).
+    hidden_dropout_ratios : list[float] | None, default None
+        Hidden layer dropout ratios, one per hidden layer (default 0.5 for the activations with
+        dropout).
+    l1 : float, default 0.0
+        L1 regularization (can add stability and improve generalization, causes many weights to become
+        0).
+    l2 : float, default 0.0
+        L2 regularization (can add stability and improve generalization, causes many weights to be
+        small).
+    max_w2 : float, default 3.4028235e38 (Java's Float.MAX_VALUE)
+        Constraint for squared sum of incoming weights per unit (e.g. for Rectifier).
+    initial_weight_distribution : {'uniform_adaptive', 'uniform', 'normal'}, default 'uniform_adaptive'
+        Initial weight distribution.
+    initial_weight_scale : float, default 1.0
+        Uniform: -value...value, Normal: stddev.
+    initial_weights : Any, default None
+        Weight matrices to initialize the network with (one per layer: arrays or DataFrames).
+    initial_biases : Any, default None
+        Bias vectors to initialize the network with (one per layer: arrays or DataFrames).
+    loss : {'automatic', 'cross_entropy', 'quadratic', 'huber', 'absolute', 'quantile'}, default 'automatic'
+        Loss function.
+    distribution : {'auto', 'bernoulli', 'multinomial', 'gaussian', 'poisson', 'gamma', 'tweedie', 'laplace', 'quantile', 'huber'}, default 'auto'
+        Distribution function.
+    quantile_alpha : float, default 0.5
+        Desired quantile for Quantile regression, must be between 0 and 1.
+    tweedie_power : float, default 1.5
+        Tweedie power for Tweedie regression, must be between 1 and 2.
+    huber_alpha : float, default 0.9
+        Desired quantile for Huber/M-regression (threshold between quadratic and linear loss, in [0,
+        1]).
+    score_interval : float, default 5.0
+        Shortest time interval (in seconds) between model scoring.
+    score_training_samples : int, default 10000
+        Number of training set samples for scoring (0 for all).
+    score_validation_samples : int, default 0
+        Number of validation set samples for scoring (0 for all).
+    score_duty_cycle : float, default 0.1
+        Maximum duty cycle fraction for scoring (lower: more training, higher: more scoring).
+    classification_stop : float, default 0.0
+        Stopping criterion for classification error fraction on training data (-1 to disable).
+    regression_stop : float, default 1e-06
+        Stopping criterion for regression error (MSE) on training data (-1 to disable).
+    stopping_rounds : int, default 5
+        Stop if the moving average of length k of stopping_metric does not improve for k scoring events
+        (0 to disable).
+    stopping_metric : {'auto', 'deviance', 'logloss', 'mse', 'rmse', 'mae', 'rmsle', 'auc', 'aucpr', 'lift_top_group', 'misclassification', 'mean_per_class_error', 'custom', 'custom_increasing'}, default 'auto'
+        Metric to use for early stopping (AUTO: logloss for classification, deviance for regression).
+    stopping_tolerance : float, default 0.0
+        Relative tolerance for metric-based stopping (stop if the relative improvement is below this).
+    max_runtime_secs : float, default 0.0
+        Maximum allowed runtime in seconds for model training. Use 0 to disable.
+    score_validation_sampling : {'uniform', 'stratified'}, default 'uniform'
+        Method used to sample validation dataset for scoring.
+    diagnostics : bool, default True
+        Enable diagnostics for hidden layers.
+    fast_mode : bool, default True
+        Enable fast mode (minor approximation in back-propagation).
+    force_load_balance : bool, default True
+        Force extra load balancing to increase training speed for small datasets (to keep all cores
+        busy).
+    variable_importances : bool, default True
+        Compute variable importances for input features (Gedeon method) - can be slow for large
+        networks.
+    replicate_training_data : bool, default True
+        Replicate the entire training dataset onto every node for faster training on small datasets.
+    single_node_mode : bool, default False
+        Run on a single node for fine-tuning of model parameters.
+    shuffle_training_data : bool, default False
+        Enable shuffling of training data (recommended with replicated data or balance_classes).
+    missing_values_handling : {'mean_imputation', 'skip'}, default 'mean_imputation'
+        Handling of missing values. Either MeanImputation or Skip.
+    quiet_mode : bool, default False
+        Enable quiet mode for less output during training.
+    autoencoder : bool, default False
+        Train an auto-encoder (no response).
+    sparse : bool, default False
+        Sparse data handling (more efficient for data with lots of 0 values).
+    col_major : bool, default False
+        Deprecated: a column-major input weight matrix (True is an error).
+    average_activation : float, default 0.0
+        Average activation for sparse auto-encoder (experimental).
+    sparsity_beta : float, default 0.0
+        Sparsity regularization (experimental).
+    max_categorical_features : int, default 2147483647
+        Max. number of categorical features, enforced via hashing (experimental).
+    reproducible : bool, default False
+        Force reproducibility on small data (will be slow - only uses 1 thread).
+    export_weights_and_biases : bool, default False
+        Keep the network's weights and biases available as frames (model.weights(), model.biases()).
+    mini_batch_size : int, default 1
+        Mini-batch size (smaller leads to better fit, larger can speed up and generalize better).
+    categorical_encoding : {'auto', 'enum', 'one_hot_internal', 'one_hot_explicit', 'binary', 'eigen', 'label_encoder', 'sort_by_response', 'enum_limited'}, default 'auto'
+        Encoding scheme for categorical features.
+    elastic_averaging : bool, default False
+        Elastic averaging between compute nodes can improve distributed model convergence
+        (experimental).
+    elastic_averaging_moving_rate : float, default 0.9
+        Elastic averaging moving rate (only if elastic averaging is enabled).
+    elastic_averaging_regularization : float, default 0.001
+        Elastic averaging regularization strength (only if elastic averaging is enabled).
+    export_checkpoints_dir : str | None, default None
+        Automatically export generated models to this directory.
+    auc_type : {'auto', 'none', 'macro_ovr', 'weighted_ovr', 'macro_ovo', 'weighted_ovo'}, default 'auto'
+        Set default multinomial AUC type.
+    custom_metric_func : Any, default None
+        Custom evaluation metric: H2O's map/reduce/metric class or its reference
+        (daskdl.upload_custom_metric).
+    gainslift_bins : int, default -1
+        Gains/lift table number of bins (0 disables, -1 automatic binning).
+    model_averaging : {'block_momentum', 'average'}, default 'block_momentum'
+        daskdl only: how the workers' models are combined each iteration: 'block_momentum' (block
+        momentum over their average, the default) or 'average' (H2O's plain average).
+
+    Enum values are also accepted in H2O's Java spelling (``"RectifierWithDropout"``),
+    case-insensitively.
+
+    Examples
+    --------
+    >>> model = DeepLearningEstimator(activation="RectifierWithDropout", hidden=[200, 200, 200],
+    ...                               input_dropout_ratio=0.2, l1=1e-5, epochs=10)   # doctest: +SKIP
+    >>> model.train(x=x, y="C785", training_frame=train, validation_frame=test)     # doctest: +SKIP
+    >>> model.predict(test)                                                          # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model_id: str | None = None,
+        training_frame: Any = None,
+        validation_frame: Any = None,
+        nfolds: int = 0,
+        keep_cross_validation_models: bool = True,
+        keep_cross_validation_predictions: bool = False,
+        keep_cross_validation_fold_assignment: bool = False,
+        fold_assignment: str = 'auto',
+        fold_column: str | None = None,
+        response_column: str | None = None,
+        ignored_columns: list[str] | None = None,
+        ignore_const_cols: bool = True,
+        score_each_iteration: bool = False,
+        weights_column: str | None = None,
+        offset_column: str | None = None,
+        balance_classes: bool = False,
+        class_sampling_factors: list[float] | None = None,
+        max_after_balance_size: float = 5.0,
+        max_confusion_matrix_size: int = 20,
+        checkpoint: Any = None,
+        pretrained_autoencoder: Any = None,
+        overwrite_with_best_model: bool = True,
+        use_all_factor_levels: bool = True,
+        standardize: bool = True,
+        activation: str = 'rectifier',
+        hidden: list[int] = [200, 200],
+        epochs: float = 10.0,
+        train_samples_per_iteration: int = -2,
+        target_ratio_comm_to_comp: float = 0.05,
+        seed: int = -1,
+        adaptive_rate: bool = True,
+        rho: float = 0.99,
+        epsilon: float = 1e-08,
+        rate: float = 0.005,
+        rate_annealing: float = 1e-06,
+        rate_decay: float = 1.0,
+        momentum_start: float = 0.0,
+        momentum_ramp: float = 1000000.0,
+        momentum_stable: float = 0.0,
+        nesterov_accelerated_gradient: bool = True,
+        input_dropout_ratio: float = 0.0,
+        hidden_dropout_ratios: list[float] | None = None,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        max_w2: float = FLOAT_MAX,
+        initial_weight_distribution: str = 'uniform_adaptive',
+        initial_weight_scale: float = 1.0,
+        initial_weights: Any = None,
+        initial_biases: Any = None,
+        loss: str = 'automatic',
+        distribution: str = 'auto',
+        quantile_alpha: float = 0.5,
+        tweedie_power: float = 1.5,
+        huber_alpha: float = 0.9,
+        score_interval: float = 5.0,
+        score_training_samples: int = 10000,
+        score_validation_samples: int = 0,
+        score_duty_cycle: float = 0.1,
+        classification_stop: float = 0.0,
+        regression_stop: float = 1e-06,
+        stopping_rounds: int = 5,
+        stopping_metric: str = 'auto',
+        stopping_tolerance: float = 0.0,
+        max_runtime_secs: float = 0.0,
+        score_validation_sampling: str = 'uniform',
+        diagnostics: bool = True,
+        fast_mode: bool = True,
+        force_load_balance: bool = True,
+        variable_importances: bool = True,
+        replicate_training_data: bool = True,
+        single_node_mode: bool = False,
+        shuffle_training_data: bool = False,
+        missing_values_handling: str = 'mean_imputation',
+        quiet_mode: bool = False,
+        autoencoder: bool = False,
+        sparse: bool = False,
+        col_major: bool = False,
+        average_activation: float = 0.0,
+        sparsity_beta: float = 0.0,
+        max_categorical_features: int = INT_MAX,
+        reproducible: bool = False,
+        export_weights_and_biases: bool = False,
+        mini_batch_size: int = 1,
+        categorical_encoding: str = 'auto',
+        elastic_averaging: bool = False,
+        elastic_averaging_moving_rate: float = 0.9,
+        elastic_averaging_regularization: float = 0.001,
+        export_checkpoints_dir: str | None = None,
+        auc_type: str = 'auto',
+        custom_metric_func: Any = None,
+        gainslift_bins: int = -1,
+        model_averaging: str = 'block_momentum',
+    ) -> None:
+        self._init_params(dict(
+            model_id=model_id, training_frame=training_frame, validation_frame=validation_frame,
+            nfolds=nfolds, keep_cross_validation_models=keep_cross_validation_models,
+            keep_cross_validation_predictions=keep_cross_validation_predictions,
+            keep_cross_validation_fold_assignment=keep_cross_validation_fold_assignment,
+            fold_assignment=fold_assignment, fold_column=fold_column,
+            response_column=response_column, ignored_columns=ignored_columns,
+            ignore_const_cols=ignore_const_cols, score_each_iteration=score_each_iteration,
+            weights_column=weights_column, offset_column=offset_column,
+            balance_classes=balance_classes, class_sampling_factors=class_sampling_factors,
+            max_after_balance_size=max_after_balance_size,
+            max_confusion_matrix_size=max_confusion_matrix_size, checkpoint=checkpoint,
+            pretrained_autoencoder=pretrained_autoencoder,
+            overwrite_with_best_model=overwrite_with_best_model,
+            use_all_factor_levels=use_all_factor_levels, standardize=standardize,
+            activation=activation, hidden=hidden, epochs=epochs,
+            train_samples_per_iteration=train_samples_per_iteration,
+            target_ratio_comm_to_comp=target_ratio_comm_to_comp, seed=seed,
+            adaptive_rate=adaptive_rate, rho=rho, epsilon=epsilon, rate=rate,
+            rate_annealing=rate_annealing, rate_decay=rate_decay, momentum_start=momentum_start,
+            momentum_ramp=momentum_ramp, momentum_stable=momentum_stable,
+            nesterov_accelerated_gradient=nesterov_accelerated_gradient,
+            input_dropout_ratio=input_dropout_ratio, hidden_dropout_ratios=hidden_dropout_ratios,
+            l1=l1, l2=l2, max_w2=max_w2, initial_weight_distribution=initial_weight_distribution,
+            initial_weight_scale=initial_weight_scale, initial_weights=initial_weights,
+            initial_biases=initial_biases, loss=loss, distribution=distribution,
+            quantile_alpha=quantile_alpha, tweedie_power=tweedie_power, huber_alpha=huber_alpha,
+            score_interval=score_interval, score_training_samples=score_training_samples,
+            score_validation_samples=score_validation_samples, score_duty_cycle=score_duty_cycle,
+            classification_stop=classification_stop, regression_stop=regression_stop,
+            stopping_rounds=stopping_rounds, stopping_metric=stopping_metric,
+            stopping_tolerance=stopping_tolerance, max_runtime_secs=max_runtime_secs,
+            score_validation_sampling=score_validation_sampling, diagnostics=diagnostics,
+            fast_mode=fast_mode, force_load_balance=force_load_balance,
+            variable_importances=variable_importances,
+            replicate_training_data=replicate_training_data, single_node_mode=single_node_mode,
+            shuffle_training_data=shuffle_training_data,
+            missing_values_handling=missing_values_handling, quiet_mode=quiet_mode,
+            autoencoder=autoencoder, sparse=sparse, col_major=col_major,
+            average_activation=average_activation, sparsity_beta=sparsity_beta,
+            max_categorical_features=max_categorical_features, reproducible=reproducible,
+            export_weights_and_biases=export_weights_and_biases, mini_batch_size=mini_batch_size,
+            categorical_encoding=categorical_encoding, elastic_averaging=elastic_averaging,
+            elastic_averaging_moving_rate=elastic_averaging_moving_rate,
+            elastic_averaging_regularization=elastic_averaging_regularization,
+            export_checkpoints_dir=export_checkpoints_dir, auc_type=auc_type,
+            custom_metric_func=custom_metric_func, gainslift_bins=gainslift_bins,
+            model_averaging=model_averaging
+        ))
+
+
+class H2OAutoEncoderEstimator(DeepLearningEstimator):
+    """``DeepLearningEstimator`` with ``autoencoder=True`` (H2O's ``H2OAutoEncoderEstimator``).
+
+    Trains without a response; ``anomaly()`` gives the reconstruction error per row and
+    ``deepfeatures()`` the activations of a hidden layer.
+
+    Parameters
+    ----------
+    model_id : str | None, default None
+        Model identifier.
+    training_frame : Any, default None
+        Training data: a dask or pandas DataFrame.
+    validation_frame : Any, default None
+        Validation data (a dask or pandas DataFrame), scored during training.
+    nfolds : int, default 0
+        Number of folds for K-fold cross-validation (0 to disable or >= 2).
+    keep_cross_validation_models : bool, default True
+        Whether to keep the cross-validation models.
+    keep_cross_validation_predictions : bool, default False
+        Whether to keep the predictions of the cross-validation models.
+    keep_cross_validation_fold_assignment : bool, default False
+        Whether to keep the cross-validation fold assignment.
+    fold_assignment : {'auto', 'random', 'modulo', 'stratified'}, default 'auto'
+        Cross-validation fold assignment scheme if fold_column is not given (Stratified for
+        classification).
+    fold_column : str | None, default None
+        Column with cross-validation fold index assignment per observation.
+    response_column : str | None, default None
+        Response variable column.
+    ignored_columns : list[str] | None, default None
+        Names of columns to ignore for training.
+    ignore_const_cols : bool, default True
+        Ignore constant columns.
+    score_each_iteration : bool, default False
+        Whether to score during each iteration of model training.
+    weights_column : str | None, default None
+        Column with observation weights (0 excludes a row; 2 counts it twice).
+    offset_column : str | None, default None
+        Offset column, added to the combination of columns before the link function (regression only).
+    balance_classes : bool, default False
+        Balance training data class counts via over/under-sampling (for imbalanced data).
+    class_sampling_factors : list[float] | None, default None
+        Desired over/under-sampling ratios per class (in lexicographic order); requires balance_classes.
+    max_after_balance_size : float, default 5.0
+        Maximum relative size of the training data after balancing class counts (can be less than 1.0).
+        Requires balance_classes.
+    max_confusion_matrix_size : int, default 20
+        [Deprecated] Maximum number of classes for confusion matrices to be printed.
+    checkpoint : Any, default None
+        Model checkpoint to resume training with (a model, a model_id or a saved model path).
+    pretrained_autoencoder : Any, default None
+        Pretrained autoencoder model (or model_id) to initialize this model with.
+    overwrite_with_best_model : bool, default True
+        If enabled, override the final model with the best model found during training.
+    use_all_factor_levels : bool, default True
+        Use all factor levels of categorical variables (else the first level is dropped); forced on for
+        autoencoders.
+    standardize : bool, default True
+        Automatically standardize the data (else the user must provide properly scaled inputs).
+    activation : {'tanh', 'tanh_with_dropout', 'rectifier', 'rectifier_with_dropout', 'maxout', 'maxout_with_dropout'}, default 'rectifier'
+        Activation function.
+    hidden : list[int], default [200, 200]
+        Hidden layer sizes (e.g. [100, 100]).
+    epochs : float, default 10.0
+        How many times the dataset should be iterated (streamed), can be fractional.
+    train_samples_per_iteration : int, default -2
+        Training samples (globally) per iteration: 0 one epoch, -1 all available data, -2 automatic.
+    target_ratio_comm_to_comp : float, default 0.05
+        Target ratio of communication overhead to computation (train_samples_per_iteration=-2 auto-
+        tuning).
+    seed : int, default -1
+        Seed for random numbers (-1: random); reproducible only with reproducible=True.
+    adaptive_rate : bool, default True
+        Adaptive learning rate.
+    rho : float, default 0.99
+        Adaptive learning rate time decay factor (similarity to prior updates).
+    epsilon : float, default 1e-08
+        Adaptive learning rate smoothing factor (to avoid divisions by zero and allow progress).
+    rate : float, default 0.005
+        Learning rate (higher => less stable, lower => slower convergence).
+    rate_annealing : float, default 1e-06
+        Learning rate annealing: rate / (1 + rate_annealing * samples).
+    rate_decay : float, default 1.0
+        Learning rate decay factor between layers (N-th layer: rate * rate_decay ^ (n - 1)).
+    momentum_start : float, default 0.0
+        Initial momentum at the beginning of training (try 0.5).
+    momentum_ramp : float, default 1000000.0
+        Number of training samples for which momentum increases.
+    momentum_stable : float, default 0.0
+        Final momentum after the ramp is over (try 0.99).
+    nesterov_accelerated_gradient : bool, default True
+        Use Nesterov accelerated gradient (recommended).
+    input_dropout_ratio : float, default 0.0
+        Input layer dropout ratio (can improve generalization, try 0.1 or 0.2).
+    hidden_dropout_ratios : list[float] | None, default None
+        Hidden layer dropout ratios, one per hidden layer (default 0.5 for the activations with
+        dropout).
+    l1 : float, default 0.0
+        L1 regularization (can add stability and improve generalization, causes many weights to become
+        0).
+    l2 : float, default 0.0
+        L2 regularization (can add stability and improve generalization, causes many weights to be
+        small).
+    max_w2 : float, default 3.4028235e38 (Java's Float.MAX_VALUE)
+        Constraint for squared sum of incoming weights per unit (e.g. for Rectifier).
+    initial_weight_distribution : {'uniform_adaptive', 'uniform', 'normal'}, default 'uniform_adaptive'
+        Initial weight distribution.
+    initial_weight_scale : float, default 1.0
+        Uniform: -value...value, Normal: stddev.
+    initial_weights : Any, default None
+        Weight matrices to initialize the network with (one per layer: arrays or DataFrames).
+    initial_biases : Any, default None
+        Bias vectors to initialize the network with (one per layer: arrays or DataFrames).
+    loss : {'automatic', 'cross_entropy', 'quadratic', 'huber', 'absolute', 'quantile'}, default 'automatic'
+        Loss function.
+    distribution : {'auto', 'bernoulli', 'multinomial', 'gaussian', 'poisson', 'gamma', 'tweedie', 'laplace', 'quantile', 'huber'}, default 'auto'
+        Distribution function.
+    quantile_alpha : float, default 0.5
+        Desired quantile for Quantile regression, must be between 0 and 1.
+    tweedie_power : float, default 1.5
+        Tweedie power for Tweedie regression, must be between 1 and 2.
+    huber_alpha : float, default 0.9
+        Desired quantile for Huber/M-regression (threshold between quadratic and linear loss, in [0,
+        1]).
+    score_interval : float, default 5.0
+        Shortest time interval (in seconds) between model scoring.
+    score_training_samples : int, default 10000
+        Number of training set samples for scoring (0 for all).
+    score_validation_samples : int, default 0
+        Number of validation set samples for scoring (0 for all).
+    score_duty_cycle : float, default 0.1
+        Maximum duty cycle fraction for scoring (lower: more training, higher: more scoring).
+    classification_stop : float, default 0.0
+        Stopping criterion for classification error fraction on training data (-1 to disable).
+    regression_stop : float, default 1e-06
+        Stopping criterion for regression error (MSE) on training data (-1 to disable).
+    stopping_rounds : int, default 5
+        Stop if the moving average of length k of stopping_metric does not improve for k scoring events
+        (0 to disable).
+    stopping_metric : {'auto', 'deviance', 'logloss', 'mse', 'rmse', 'mae', 'rmsle', 'auc', 'aucpr', 'lift_top_group', 'misclassification', 'mean_per_class_error', 'custom', 'custom_increasing'}, default 'auto'
+        Metric to use for early stopping (AUTO: logloss for classification, deviance for regression).
+    stopping_tolerance : float, default 0.0
+        Relative tolerance for metric-based stopping (stop if the relative improvement is below this).
+    max_runtime_secs : float, default 0.0
+        Maximum allowed runtime in seconds for model training. Use 0 to disable.
+    score_validation_sampling : {'uniform', 'stratified'}, default 'uniform'
+        Method used to sample validation dataset for scoring.
+    diagnostics : bool, default True
+        Enable diagnostics for hidden layers.
+    fast_mode : bool, default True
+        Enable fast mode (minor approximation in back-propagation).
+    force_load_balance : bool, default True
+        Force extra load balancing to increase training speed for small datasets (to keep all cores
+        busy).
+    variable_importances : bool, default True
+        Compute variable importances for input features (Gedeon method) - can be slow for large
+        networks.
+    replicate_training_data : bool, default True
+        Replicate the entire training dataset onto every node for faster training on small datasets.
+    single_node_mode : bool, default False
+        Run on a single node for fine-tuning of model parameters.
+    shuffle_training_data : bool, default False
+        Enable shuffling of training data (recommended with replicated data or balance_classes).
+    missing_values_handling : {'mean_imputation', 'skip'}, default 'mean_imputation'
+        Handling of missing values. Either MeanImputation or Skip.
+    quiet_mode : bool, default False
+        Enable quiet mode for less output during training.
+    autoencoder : bool, default True
+        Train an auto-encoder (no response).
+    sparse : bool, default False
+        Sparse data handling (more efficient for data with lots of 0 values).
+    col_major : bool, default False
+        Deprecated: a column-major input weight matrix (True is an error).
+    average_activation : float, default 0.0
+        Average activation for sparse auto-encoder (experimental).
+    sparsity_beta : float, default 0.0
+        Sparsity regularization (experimental).
+    max_categorical_features : int, default 2147483647
+        Max. number of categorical features, enforced via hashing (experimental).
+    reproducible : bool, default False
+        Force reproducibility on small data (will be slow - only uses 1 thread).
+    export_weights_and_biases : bool, default False
+        Keep the network's weights and biases available as frames (model.weights(), model.biases()).
+    mini_batch_size : int, default 1
+        Mini-batch size (smaller leads to better fit, larger can speed up and generalize better).
+    categorical_encoding : {'auto', 'enum', 'one_hot_internal', 'one_hot_explicit', 'binary', 'eigen', 'label_encoder', 'sort_by_response', 'enum_limited'}, default 'auto'
+        Encoding scheme for categorical features.
+    elastic_averaging : bool, default False
+        Elastic averaging between compute nodes can improve distributed model convergence
+        (experimental).
+    elastic_averaging_moving_rate : float, default 0.9
+        Elastic averaging moving rate (only if elastic averaging is enabled).
+    elastic_averaging_regularization : float, default 0.001
+        Elastic averaging regularization strength (only if elastic averaging is enabled).
+    export_checkpoints_dir : str | None, default None
+        Automatically export generated models to this directory.
+    auc_type : {'auto', 'none', 'macro_ovr', 'weighted_ovr', 'macro_ovo', 'weighted_ovo'}, default 'auto'
+        Set default multinomial AUC type.
+    custom_metric_func : Any, default None
+        Custom evaluation metric: H2O's map/reduce/metric class or its reference
+        (daskdl.upload_custom_metric).
+    gainslift_bins : int, default -1
+        Gains/lift table number of bins (0 disables, -1 automatic binning).
+    model_averaging : {'block_momentum', 'average'}, default 'block_momentum'
+        daskdl only: how the workers' models are combined each iteration: 'block_momentum' (block
+        momentum over their average, the default) or 'average' (H2O's plain average).
+
+    Enum values are also accepted in H2O's Java spelling (``"RectifierWithDropout"``),
+    case-insensitively.
+
+    Examples
+    --------
+    >>> ae = H2OAutoEncoderEstimator(hidden=[50], epochs=5)         # doctest: +SKIP
+    >>> ae.train(x=x, training_frame=train)                         # doctest: +SKIP
+    >>> ae.anomaly(test)                                            # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model_id: str | None = None,
+        training_frame: Any = None,
+        validation_frame: Any = None,
+        nfolds: int = 0,
+        keep_cross_validation_models: bool = True,
+        keep_cross_validation_predictions: bool = False,
+        keep_cross_validation_fold_assignment: bool = False,
+        fold_assignment: str = 'auto',
+        fold_column: str | None = None,
+        response_column: str | None = None,
+        ignored_columns: list[str] | None = None,
+        ignore_const_cols: bool = True,
+        score_each_iteration: bool = False,
+        weights_column: str | None = None,
+        offset_column: str | None = None,
+        balance_classes: bool = False,
+        class_sampling_factors: list[float] | None = None,
+        max_after_balance_size: float = 5.0,
+        max_confusion_matrix_size: int = 20,
+        checkpoint: Any = None,
+        pretrained_autoencoder: Any = None,
+        overwrite_with_best_model: bool = True,
+        use_all_factor_levels: bool = True,
+        standardize: bool = True,
+        activation: str = 'rectifier',
+        hidden: list[int] = [200, 200],
+        epochs: float = 10.0,
+        train_samples_per_iteration: int = -2,
+        target_ratio_comm_to_comp: float = 0.05,
+        seed: int = -1,
+        adaptive_rate: bool = True,
+        rho: float = 0.99,
+        epsilon: float = 1e-08,
+        rate: float = 0.005,
+        rate_annealing: float = 1e-06,
+        rate_decay: float = 1.0,
+        momentum_start: float = 0.0,
+        momentum_ramp: float = 1000000.0,
+        momentum_stable: float = 0.0,
+        nesterov_accelerated_gradient: bool = True,
+        input_dropout_ratio: float = 0.0,
+        hidden_dropout_ratios: list[float] | None = None,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        max_w2: float = FLOAT_MAX,
+        initial_weight_distribution: str = 'uniform_adaptive',
+        initial_weight_scale: float = 1.0,
+        initial_weights: Any = None,
+        initial_biases: Any = None,
+        loss: str = 'automatic',
+        distribution: str = 'auto',
+        quantile_alpha: float = 0.5,
+        tweedie_power: float = 1.5,
+        huber_alpha: float = 0.9,
+        score_interval: float = 5.0,
+        score_training_samples: int = 10000,
+        score_validation_samples: int = 0,
+        score_duty_cycle: float = 0.1,
+        classification_stop: float = 0.0,
+        regression_stop: float = 1e-06,
+        stopping_rounds: int = 5,
+        stopping_metric: str = 'auto',
+        stopping_tolerance: float = 0.0,
+        max_runtime_secs: float = 0.0,
+        score_validation_sampling: str = 'uniform',
+        diagnostics: bool = True,
+        fast_mode: bool = True,
+        force_load_balance: bool = True,
+        variable_importances: bool = True,
+        replicate_training_data: bool = True,
+        single_node_mode: bool = False,
+        shuffle_training_data: bool = False,
+        missing_values_handling: str = 'mean_imputation',
+        quiet_mode: bool = False,
+        autoencoder: bool = True,
+        sparse: bool = False,
+        col_major: bool = False,
+        average_activation: float = 0.0,
+        sparsity_beta: float = 0.0,
+        max_categorical_features: int = INT_MAX,
+        reproducible: bool = False,
+        export_weights_and_biases: bool = False,
+        mini_batch_size: int = 1,
+        categorical_encoding: str = 'auto',
+        elastic_averaging: bool = False,
+        elastic_averaging_moving_rate: float = 0.9,
+        elastic_averaging_regularization: float = 0.001,
+        export_checkpoints_dir: str | None = None,
+        auc_type: str = 'auto',
+        custom_metric_func: Any = None,
+        gainslift_bins: int = -1,
+        model_averaging: str = 'block_momentum',
+    ) -> None:
+        self._init_params(dict(
+            model_id=model_id, training_frame=training_frame, validation_frame=validation_frame,
+            nfolds=nfolds, keep_cross_validation_models=keep_cross_validation_models,
+            keep_cross_validation_predictions=keep_cross_validation_predictions,
+            keep_cross_validation_fold_assignment=keep_cross_validation_fold_assignment,
+            fold_assignment=fold_assignment, fold_column=fold_column,
+            response_column=response_column, ignored_columns=ignored_columns,
+            ignore_const_cols=ignore_const_cols, score_each_iteration=score_each_iteration,
+            weights_column=weights_column, offset_column=offset_column,
+            balance_classes=balance_classes, class_sampling_factors=class_sampling_factors,
+            max_after_balance_size=max_after_balance_size,
+            max_confusion_matrix_size=max_confusion_matrix_size, checkpoint=checkpoint,
+            pretrained_autoencoder=pretrained_autoencoder,
+            overwrite_with_best_model=overwrite_with_best_model,
+            use_all_factor_levels=use_all_factor_levels, standardize=standardize,
+            activation=activation, hidden=hidden, epochs=epochs,
+            train_samples_per_iteration=train_samples_per_iteration,
+            target_ratio_comm_to_comp=target_ratio_comm_to_comp, seed=seed,
+            adaptive_rate=adaptive_rate, rho=rho, epsilon=epsilon, rate=rate,
+            rate_annealing=rate_annealing, rate_decay=rate_decay, momentum_start=momentum_start,
+            momentum_ramp=momentum_ramp, momentum_stable=momentum_stable,
+            nesterov_accelerated_gradient=nesterov_accelerated_gradient,
+            input_dropout_ratio=input_dropout_ratio, hidden_dropout_ratios=hidden_dropout_ratios,
+            l1=l1, l2=l2, max_w2=max_w2, initial_weight_distribution=initial_weight_distribution,
+            initial_weight_scale=initial_weight_scale, initial_weights=initial_weights,
+            initial_biases=initial_biases, loss=loss, distribution=distribution,
+            quantile_alpha=quantile_alpha, tweedie_power=tweedie_power, huber_alpha=huber_alpha,
+            score_interval=score_interval, score_training_samples=score_training_samples,
+            score_validation_samples=score_validation_samples, score_duty_cycle=score_duty_cycle,
+            classification_stop=classification_stop, regression_stop=regression_stop,
+            stopping_rounds=stopping_rounds, stopping_metric=stopping_metric,
+            stopping_tolerance=stopping_tolerance, max_runtime_secs=max_runtime_secs,
+            score_validation_sampling=score_validation_sampling, diagnostics=diagnostics,
+            fast_mode=fast_mode, force_load_balance=force_load_balance,
+            variable_importances=variable_importances,
+            replicate_training_data=replicate_training_data, single_node_mode=single_node_mode,
+            shuffle_training_data=shuffle_training_data,
+            missing_values_handling=missing_values_handling, quiet_mode=quiet_mode,
+            autoencoder=autoencoder, sparse=sparse, col_major=col_major,
+            average_activation=average_activation, sparsity_beta=sparsity_beta,
+            max_categorical_features=max_categorical_features, reproducible=reproducible,
+            export_weights_and_biases=export_weights_and_biases, mini_batch_size=mini_batch_size,
+            categorical_encoding=categorical_encoding, elastic_averaging=elastic_averaging,
+            elastic_averaging_moving_rate=elastic_averaging_moving_rate,
+            elastic_averaging_regularization=elastic_averaging_regularization,
+            export_checkpoints_dir=export_checkpoints_dir, auc_type=auc_type,
+            custom_metric_func=custom_metric_func, gainslift_bins=gainslift_bins,
+            model_averaging=model_averaging
+        ))
+# ---- end of generated code ----
 
 
 class _CheckpointWriter:
@@ -731,7 +1571,7 @@ class _CheckpointWriter:
         import copy as _copy
         import os
 
-        from ..io.zarr_store import save_model
+        from ..io.store import save_model
 
         snap = DeepLearningEstimator.__new__(type(self.model))
         object.__setattr__(snap, "_parms", dict(self.model._parms))
@@ -948,6 +1788,19 @@ def _for_validation(parms: dict) -> dict:
     p["training_frame"] = None
     p["validation_frame"] = None
     return p
+
+
+def _log_trained(model) -> None:
+    r = model._fit["result"]
+    logger.info("%s: trained %.2f epochs (%s samples, %d iterations) in %.1f s; stopped by %s", model._id, r.epochs,
+                f"{r.samples:,.0f}", r.iterations, r.train_seconds, r.stopped_reason)
+
+
+@functools.cache
+def _class_defaults(cls) -> dict:
+    """``name -> default`` of the 91 parameters in ``cls.__init__``'s signature."""
+    sig = inspect.signature(cls.__init__)
+    return {k: sig.parameters[k].default for k in PARAMETERS}
 
 
 def get_model(model_id: str) -> DeepLearningEstimator:

@@ -8,6 +8,7 @@ import pandas as pd
 from ..frame.encode import Block, encode_dense, encode_partition
 from ..frame.schema import FrameSchema
 from ..kernels.codes import LOG_LINK
+from .labels import default_label_info, empty_labels, labels_of
 from .network import Network, forward, idle_threads, thread_pool
 
 
@@ -84,7 +85,7 @@ def _predict_rows(pdf: pd.DataFrame, model_state: dict, threads) -> pd.DataFrame
     labels = label_from_probs(out, model_state)
     classes = schema.classes
     df = pd.DataFrame(out.astype(np.float64), index=pdf.index, columns=cols[1:])
-    df.insert(0, "predict", pd.Categorical.from_codes(labels, categories=classes))
+    df.insert(0, "predict", labels_of(labels, model_state.get("labels") or default_label_info(classes)))
     return df
 
 
@@ -101,7 +102,7 @@ def empty_prediction(model_state: dict, index) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols}, index=index[:0])
     if not schema.classification:
         return pd.DataFrame({"predict": pd.Series([], dtype="float64")}, index=index[:0])
-    d = {"predict": pd.Categorical([], categories=schema.classes)}
+    d = {"predict": empty_labels(model_state.get("labels") or default_label_info(schema.classes))}
     for c in cols[1:]:
         d[c] = pd.Series([], dtype="float64")
     return pd.DataFrame(d, index=index[:0])

@@ -8,6 +8,7 @@ iterations; only (W, B) travel to the client, and only when scoring.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 import warnings
@@ -29,6 +30,8 @@ from .stopping import resolve_stopping_metric, stop_early
 from .task import (Combined, KernelConfig, average_models, block_momentum, block_rows, combine_models,
                    concat_blocks, consensus_model, cursor_of, elastic_consensus, momentum_coefficients,
                    stream_pass, summary_of, train_pass)
+
+logger = logging.getLogger("daskdl")
 
 
 class TrainingError(RuntimeError):
@@ -763,8 +766,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
                 on_score(TrainResult(net=cur, layout=layout, history=history, train_metrics=scored.train,
                                      valid_metrics=scored.valid, epochs=samples / N, iterations=it, samples=samples,
                                      train_seconds=time.time() - t_train0, n_rows=N, stopped_reason="checkpoint"))
-            if not quiet:
-                print(_progress_line(history.rows[-1], kind))
+            (logger.debug if quiet else logger.info)("%s", _progress_line(history.rows[-1], kind))
             # best model
             loss_val = _stop_value(scored, best_name)
             if best_higher:

@@ -1,13 +1,36 @@
 """A progress bar for a fit: epochs done, samples/s and the last metric.
 
-Uses ``tqdm.auto`` when it is installed (terminal and notebook widgets), else a
-single line rewritten on standard error. Training runs from the client, so this
-works the same under ``distributed``.
+In a terminal or a notebook it is a ``tqdm.auto`` bar (a widget in Jupyter). When standard
+error is not a terminal (batch jobs, CI logs) it is plain lines on the ``"daskdl"`` logger at
+INFO, at most one per tenth of the run, so logs hold a few readable lines instead of carriage
+returns. Training runs from the client, so this works the same under ``distributed``.
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
+
+logger = logging.getLogger("daskdl")
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    try:
+        ip = shell.get_ipython()
+    except AttributeError:  # pragma: no cover
+        return False
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def _interactive() -> bool:
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return tty or _in_notebook()
 
 
 class Progress:
@@ -15,24 +38,22 @@ class Progress:
         self.enabled = enabled and total_epochs > 0
         self.total = float(total_epochs)
         self.done = float(start)
+        self.desc = desc
         self.bar = None
         self.t0 = time.time()
-        self._last_plain = 0.0
+        self._next_line = self.total / 10.0
         if not self.enabled:
             return
-        try:
-            try:  # notebook widgets only when ipywidgets is there, else the text bar
-                import ipywidgets  # noqa: F401
+        if _interactive():
+            try:
                 from tqdm.auto import tqdm
-            except ImportError:
-                from tqdm import tqdm
 
-            self.bar = tqdm(total=round(self.total, 3), initial=round(self.done, 3), desc=desc, unit="epoch",
-                            leave=True,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} epochs "
-                                       "[{elapsed}<{remaining}{postfix}]")
-        except ImportError:
-            self.bar = None
+                self.bar = tqdm(total=round(self.total, 3), initial=round(self.done, 3), desc=desc, unit="epoch",
+                                leave=True,
+                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} epochs "
+                                           "[{elapsed}<{remaining}{postfix}]")
+            except ImportError:  # pragma: no cover - tqdm is a dependency
+                self.bar = None
 
     def update(self, epochs: float, speed: float | None = None, metric: str | None = None):
         if not self.enabled:
@@ -47,21 +68,13 @@ class Progress:
             self.bar.update(round(epochs - self.done, 3))
             if post:
                 self.bar.set_postfix_str(", ".join(post), refresh=False)
-        else:
-            now = time.time()
-            if now - self._last_plain > 0.5 or epochs >= self.total:
-                self._last_plain = now
-                pct = 100.0 * epochs / self.total
-                sys.stderr.write(f"\r{'deeplearning'}: {pct:5.1f}% {epochs:.2f}/{self.total:.2f} epochs"
-                                 f"{' | ' + ', '.join(post) if post else ''}   ")
-                sys.stderr.flush()
+        elif epochs >= self._next_line or epochs >= self.total:
+            while self._next_line <= epochs:
+                self._next_line += self.total / 10.0
+            logger.info("%s: %3.0f%% %.2f/%.2f epochs, %.1f s%s", self.desc, 100.0 * epochs / self.total, epochs,
+                        self.total, time.time() - self.t0, " | " + ", ".join(post) if post else "")
         self.done = epochs
 
     def close(self):
-        if not self.enabled:
-            return
-        if self.bar is not None:
+        if self.enabled and self.bar is not None:
             self.bar.close()
-        else:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
