@@ -7,7 +7,7 @@
 ``python -m daskdl._codegen --check`` exits 1 when that region is out of date (the tests run
 the same check). The region is written out in the source, not built at import time, so that
 editors, ``help()``, ``inspect.signature`` and scikit-learn's ``get_params`` all see the
-91 keywords.
+91 keywords (and daskdl's own, ``params.DASKDL_ONLY``).
 """
 from __future__ import annotations
 

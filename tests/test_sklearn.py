@@ -161,7 +161,7 @@ def test_estimator_signature_and_sklearn_params():
         assert f"\n    {p.name} : " in doc, p.name
     m = DeepLearningEstimator(hidden=[5], epochs=2)
     p = m.get_params(deep=True)
-    assert len(p) == 91 and p["hidden"] == [5] and p["epochs"] == 2 and p["model_id"] is None
+    assert len(p) == 92 and p["hidden"] == [5] and p["epochs"] == 2 and p["model_id"] is None
     c = clone(m)
     assert c.get_params(deep=False)["hidden"] == [5] and c is not m
     assert m.set_params(l1=0.1, hidden=[3]) is m and m.l1 == 0.1 and m.hidden == [3]
