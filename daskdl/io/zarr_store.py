@@ -241,6 +241,35 @@ def _write_array(group, name: str, data: np.ndarray):
         arr[...] = data
 
 
+def _move_into_place(tmp: Path, target: Path, base: Path, name: str, force: bool):
+    """Rename the finished ``tmp`` to ``target``; an existing target is moved aside first and removed
+    afterwards. A concurrent writer that puts a model at ``target`` between the two renames makes the
+    rename fail (a non-empty directory): the step is retried, so the last complete model wins and no
+    moved-aside copy is left behind."""
+    import errno
+
+    for _ in range(50):
+        old = None
+        if target.exists():
+            if not force:
+                raise FileExistsError(f"{target} already exists; pass force=True to overwrite it")
+            old = base / f".{name}.old-{uuid.uuid4().hex}"
+            try:
+                os.replace(target, old)
+            except FileNotFoundError:  # another writer moved it meanwhile
+                old = None
+        try:
+            os.replace(tmp, target)
+            return
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+    raise FileExistsError(f"{target} kept being replaced by concurrent writers; the model was not saved")
+
+
 def _check_parent_dirs(base: Path, target: Path):
     """A clear error when a component of the save path exists but is not a directory."""
     for d in [base, *base.parents]:
@@ -293,15 +322,7 @@ def save_model(model, path=None, force: bool = False, filename: str | None = Non
         attrs["checksums"] = checksums
         attrs["manifest"] = _manifest(attrs)
         root.attrs.update(attrs)
-        if target.exists():
-            if not force:
-                raise FileExistsError(f"{target} already exists; pass force=True to overwrite it")
-            old = base / f".{name}.old-{uuid.uuid4().hex}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        _move_into_place(tmp, target, base, name, force)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -363,7 +384,6 @@ def _attach_custom_metric(model, func, trust: bool):
                f"data: daskdl never imports code named in a model file. Pass the class again "
                f"(daskdl.load_model(path, custom_metric_func=<class>)) or trust_custom_metric=True to import it")
         warnings.warn(msg, UserWarning, stacklevel=3)
-        _log.warning(msg)
     model._fit["custom_metric"] = custom
     model._parms["custom_metric_func"] = custom if custom is not None else StoredReference(ref)
 

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..frame.encode import encode_partition
+from ..frame.encode import check_scoring_frame, encode_partition
 from ..frame.schema import FrameSchema, is_categorical_dtype
 from ..metrics import combine_all, finalize, partial_metrics
 from ..params import PARAMETERS, Resolved, default_parameters, validate
@@ -241,6 +241,8 @@ class DeepLearningEstimator:
             on_score = _CheckpointWriter(self, res, schema, y, str(parms["export_checkpoints_dir"]))
         balance = _class_balance(parms, schema, training_frame, y)
         custom = _custom_metric_of(parms, res)
+        if validation_frame is not None:
+            check_scoring_frame(validation_frame, schema, "validation_frame", response=True)
         result = fit(res, schema, training_frame, validation_frame, client=client, out_of_core=out_of_core,
                      quiet=res.quiet_mode or not verbose, init_net=init_net, on_score=on_score, balance=balance,
                      custom=custom)
@@ -273,6 +275,8 @@ class DeepLearningEstimator:
                        has_validation=validation_frame is not None, n_rows=schema.n_rows)
         net, samples, iterations, rows = initial_state(ckpt)
         custom = _custom_metric_of(parms, res)
+        if validation_frame is not None:
+            check_scoring_frame(validation_frame, schema, "validation_frame", response=True)
         result = fit(res, schema, training_frame, validation_frame, client=current_client(), init_net=net,
                      quiet=res.quiet_mode or not verbose, out_of_core=out_of_core,
                      start=(samples, iterations, rows), custom=custom)
@@ -330,9 +334,10 @@ class DeepLearningEstimator:
     def _map(self, frame, fn, meta_fn):
         """Apply ``fn(pdf, state)`` per partition; lazy for dask frames, eager for pandas."""
         state = self._state()
+        _check_frame(frame, "frame")
+        check_scoring_frame(frame, state["schema"], "the scoring frame")
         if isinstance(frame, pd.DataFrame):
             return fn(frame, state)
-        _check_frame(frame, "frame")
         meta = meta_fn(state, frame._meta.index)
         shared = self._shared_state(state)
         held = persisted_partitions(frame)
@@ -416,6 +421,8 @@ class DeepLearningEstimator:
         from ..train.driver import metric_kind
 
         state = self._state()
+        _check_frame(frame, "test_data")
+        check_scoring_frame(frame, state["schema"], "test_data", response=True)
         r: Resolved = self._fit["resolved"]
         kind = metric_kind(r)
         fn = _PartialFn(kind, r, self._custom_metric())

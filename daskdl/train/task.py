@@ -269,6 +269,22 @@ def cursor_of(result):
     return result[3]
 
 
+_STREAM_BLOCK_BYTES = 8 * 2 ** 20  # encoded bytes per row block when a partition is streamed
+
+
+def _row_blocks(pdf, schema):
+    """Row blocks of a partition whose encoded rows take at most ``_STREAM_BLOCK_BYTES`` (the whole
+    partition when it is smaller), so that out-of-core training holds one raw partition and the
+    encoding of one block."""
+    width = 4 * (int(schema.n_num) + int(schema.n_cat)) + 24
+    step = max(1, _STREAM_BLOCK_BYTES // width)
+    if len(pdf) <= step:
+        yield pdf
+        return
+    for a in range(0, len(pdf), step):
+        yield pdf.iloc[a:a + step]
+
+
 def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: KernelConfig, iteration: int,
                 quota: int, cursor: int, samples_before: float, weighted: bool, part: int = 0, consensus=None):
     """Local-only (out-of-core) training: read this worker's partitions one at a time,
@@ -276,12 +292,14 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
     partition to partition, until ``quota`` rows were processed.
 
     ``parts`` are Dask delayed partitions; each is computed here with the synchronous
-    scheduler, so at most one raw partition and its encoded block are in memory.
+    scheduler and encoded and trained in row blocks (see ``_row_blocks``), so at most one raw
+    partition and the encoding of one of its blocks are in memory.
     Returns ``(net, rows, loss, next_cursor, compute_seconds)``.
     """
     import dask
 
     from ..frame.encode import encode_partition
+    from ..frame.schema import release_arrow_memory
 
     if isinstance(net, tuple):
         net = net[0]
@@ -295,19 +313,23 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
     k = cursor % len(parts)
     while rows < quota and visited < len(parts) * 8:
         pdf = dask.compute(parts[k], scheduler="sync")[0]
-        block = encode_partition(pdf, schema, training=True, standardize_response=standardize_response)
-        del pdf
-        n = block_rows(block)
         visited += 1
-        if n:
-            frac = min(1.0, (quota - rows) / n)
-            out, done, l, _ = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
-                                         part * 100003 + visited, consensus)
-            if out is not None:
-                cur = out
-                rows += done
-                loss += l
-        del block
+        for j, sub in enumerate(_row_blocks(pdf, schema)):
+            if rows >= quota:
+                break
+            block = encode_partition(sub, schema, training=True, standardize_response=standardize_response)
+            n = block_rows(block)
+            if n:
+                frac = min(1.0, (quota - rows) / n)
+                out, done, l, _ = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
+                                             part * 100003 + visited + 7919 * j, consensus)
+                if out is not None:
+                    cur = out
+                    rows += done
+                    loss += l
+            del block
+        del pdf, sub
+        release_arrow_memory()
         k = (k + 1) % len(parts)
     if rows == 0:
         return None, 0, 0.0, k, time.perf_counter() - t0
