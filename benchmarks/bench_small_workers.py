@@ -46,16 +46,23 @@ def build_parquet(dest: Path, copies: int, rows_per_part: int, dtype: str) -> in
     return k
 
 
-def _sampler(pids, stop, peaks, every=0.1):
+def _sampler(pids, stop, peaks, every=0.1, report=15.0):
     import psutil
 
     procs = {p: psutil.Process(p) for p in pids}
+    t0 = last = time.time()
     while not stop.is_set():
+        now = {}
         for p, proc in procs.items():
             try:
-                peaks[p] = max(peaks.get(p, 0), proc.memory_info().rss)
+                now[p] = proc.memory_info().rss
+                peaks[p] = max(peaks.get(p, 0), now[p])
             except psutil.Error:
                 pass
+        if time.time() - last >= report:
+            last = time.time()
+            print(f"{last - t0:6.0f} s  worker RSS MB now {[round(v / 2 ** 20) for v in now.values()]} "
+                  f"peak {[round(v / 2 ** 20) for v in peaks.values()]}", file=sys.stderr, flush=True)
         time.sleep(every)
 
 
@@ -68,6 +75,10 @@ def main():
     ap.add_argument("--memory-limit", default="450MB")
     ap.add_argument("--epochs", type=float, default=0.2)
     ap.add_argument("--hidden", default="32")
+    ap.add_argument("--pause", default=None,
+                    help="distributed.worker.memory.pause (fraction of the limit, or 'false'); dask's default 0.8")
+    ap.add_argument("--arrow-pool", default=None,
+                    help="ARROW_DEFAULT_MEMORY_POOL for the workers (system, jemalloc, mimalloc); default Arrow's")
     ap.add_argument("--keep", default=None, help="build (or reuse) the data set in this directory and keep it")
     a = ap.parse_args()
 
@@ -85,7 +96,12 @@ def main():
             t0 = time.time()
             nfiles = build_parquet(data, a.copies, a.rows_per_part, a.dtype)
             print(f"built {nfiles} Parquet files in {time.time() - t0:.0f} s under {data}", file=sys.stderr)
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+        conf = {"distributed.scheduler.allowed-failures": 0}
+        if a.pause is not None:
+            conf["distributed.worker.memory.pause"] = False if a.pause == "false" else float(a.pause)
+        if a.arrow_pool:
+            conf["distributed.nanny.pre-spawn-environ.ARROW_DEFAULT_MEMORY_POOL"] = a.arrow_pool
+        with dask.config.set(conf), \
                 LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True, memory_limit=limit,
                              dashboard_address=":0") as cluster, Client(cluster) as client:
             pids = list(client.run(os.getpid).values())
@@ -111,7 +127,7 @@ def main():
             stop.set()
             th.join()
             alive = sum(1 for p in pids if psutil.pid_exists(p))
-            row = {"bench": "small_workers", "rows": a.copies * 60000, "partitions": frame.npartitions,
+            row = {"bench": "small_workers", "rows": a.copies * 60000, "pause": a.pause, "arrow_pool": a.arrow_pool, "partitions": frame.npartitions,
                    "pixel_dtype": a.dtype, "workers": a.workers, "memory_limit_mb": limit / 2 ** 20,
                    "idle_worker_rss_mb": [round(v / 2 ** 20, 1) for v in idle.values()],
                    "peak_worker_rss_mb": [round(peaks.get(p, 0) / 2 ** 20, 1) for p in pids],

@@ -202,14 +202,31 @@ def _partial(pdf: pd.DataFrame, spec: dict) -> dict:
 
 
 def release_arrow_memory() -> None:
-    """Hand the memory that Arrow's allocator keeps cached after reading a partition back to the
-    system (its default pool keeps freed pages, which adds up on a worker with little memory)."""
+    """Hand memory freed after a partition back to the system: the pages Arrow's allocator keeps
+    cached after a read, and the free pages of the C heap (glibc ``malloc_trim``, as the Dask docs
+    suggest for workers whose memory is not released). On a worker with little memory these add up
+    and keep it above Dask's pause threshold."""
     try:
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()
     except (ImportError, AttributeError):  # no pyarrow, or one without release_unused
         pass
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim  # noqa: B018 - glibc only
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
 
 
 class _PartialFrame:
