@@ -590,6 +590,10 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
     n["max_confusion_matrix_size"] = check_int(pb, "max_confusion_matrix_size",
                                                p["max_confusion_matrix_size"], lo=1)
     hidden = check_hidden(pb, "hidden", p["hidden"])
+    if hidden is not None and len(hidden) == 0:  # as H2O: "There must be at least one hidden layer."
+        pb.error("hidden must give at least one hidden layer (H2O: there must be at least one hidden layer), "
+                 "e.g. [200, 200]; got []")
+        hidden = None
     n["epochs"] = check_number(pb, "epochs", p["epochs"], lo=0.0)
     n["train_samples_per_iteration"] = check_int(
         pb, "train_samples_per_iteration", p["train_samples_per_iteration"], lo=-2,

@@ -72,13 +72,19 @@ def test_custom_metric_is_saved_by_reference(tmp_path):
     m = DeepLearningEstimator(hidden=[4], epochs=1, seed=1, reproducible=True, custom_metric_func=WeightedMae())
     m.train(y="VOL", training_frame=df)
     path = daskdl.save_model(m, str(tmp_path))
-    back = daskdl.load_model(path)
+    with pytest.warns(UserWarning, match="never imports code named in a model file"):
+        back = daskdl.load_model(path)
     assert back.params["custom_metric_func"]["input"].startswith("python:WeightedMae=")
     assert back.model_performance(train=True).custom_metric_value() == \
         pytest.approx(m.model_performance(train=True).custom_metric_value())
-    # the class is importable here (this test module), so new data is scored with it too
-    assert back.model_performance(test_data=df).custom_metric_value() == pytest.approx(
-        m.model_performance(test_data=df).custom_metric_value())
+    # the stored reference is not imported: new data is scored without the custom metric...
+    assert back.model_performance(test_data=df).custom_metric_value() is None
+    want = m.model_performance(test_data=df).custom_metric_value()
+    # ...unless the caller passes the class again or asks for the reference to be imported
+    again = daskdl.load_model(path, custom_metric_func=WeightedMae)
+    assert again.model_performance(test_data=df).custom_metric_value() == pytest.approx(want)
+    trusted = daskdl.load_model(path, trust_custom_metric=True)
+    assert trusted.model_performance(test_data=df).custom_metric_value() == pytest.approx(want)
 
 
 @pytest.mark.parametrize("kw,needle", [

@@ -13,7 +13,7 @@ import pytest
 
 import daskdl
 from daskdl.io import load_model, save_model
-from daskdl.io.zarr_store import _sha256
+from daskdl.io.zarr_store import _manifest, _sha256
 from conftest import data_path, ecg_frame, prostate_frame
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -140,7 +140,7 @@ def test_no_pickle_anywhere(models, tmp_path, monkeypatch):
                 pickle.loads(p.read_bytes())
     meta = json.loads((Path(path) / "zarr.json").read_text())
     assert meta["attributes"]["format"] == "daskdl-model"
-    assert meta["attributes"]["format_version"] == 1
+    assert meta["attributes"]["format_version"] == daskdl.io.FORMAT_VERSION
 
 
 def test_force_semantics(models, tmp_path):
@@ -178,10 +178,14 @@ def copy_of(saved, tmp_path):
     return make
 
 
-def _edit_attrs(path, fn):
+def _edit_attrs(path, fn, reseal=True):
+    """Edit the attributes; ``reseal`` recomputes the manifest (as someone who wants the edit to load would),
+    so that the structural checks behind the manifest are exercised."""
     meta_path = Path(path) / "zarr.json"
     meta = json.loads(meta_path.read_text())
     fn(meta["attributes"])
+    if reseal and isinstance(meta["attributes"].get("manifest"), dict):
+        meta["attributes"]["manifest"] = _manifest(meta["attributes"])
     meta_path.write_text(json.dumps(meta))
 
 

@@ -218,7 +218,6 @@ def test_hidden_dropout_ratio_defaults():
     assert reg(activation="tanh", hidden=[3]).hidden_dropout_ratios == (0.0,)
     assert reg(activation="MaxoutWithDropout", hidden=[3, 4],
                hidden_dropout_ratios=[0.1, 0.2]).hidden_dropout_ratios == (0.1, 0.2)
-    assert reg(hidden=[]).hidden == () and reg(hidden=[]).hidden_dropout_ratios == ()
     assert reg(hidden=(np.int64(7),)).hidden == (7,)
 
 

@@ -5,6 +5,7 @@ task runs before training or scoring on its rows.
 """
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 from daskdl.kernels.prep import standardize_columns
 from daskdl.frame.schema import FrameSchema, _label, factorize_labels, numeric_values
 
-__all__ = ["Block", "encode_partition", "encode_dense"]
+__all__ = ["Block", "encode_partition", "encode_dense", "check_scoring_frame"]
 
 
 class Block(NamedTuple):
@@ -176,3 +177,65 @@ def encode_dense(block: Block, schema: FrameSchema) -> np.ndarray:
     if block.xnum.shape[1]:
         out[:, schema.num_offset:schema.num_offset + block.xnum.shape[1]] = block.xnum
     return out
+
+
+# --------------------------------------------------------------------------------------------- #
+# warnings about a scoring / validation frame (H2O warns when it adapts a test frame)
+# --------------------------------------------------------------------------------------------- #
+def _text_tokens(s: pd.Series) -> tuple[int, list]:
+    """(rows, up to 5 distinct values) of the non-missing entries of ``s`` that are not numbers."""
+    v = s.dropna()
+    if isinstance(v.dtype, pd.CategoricalDtype):
+        v = v.astype(object)
+    bad = v[pd.to_numeric(v.astype(object), errors="coerce").isna()]
+    return int(len(bad)), [str(t) for t in pd.unique(bad)[:5]]
+
+
+def check_scoring_frame(frame, schema: FrameSchema, what: str, *, response: bool = False) -> list[str]:
+    """Warn (``UserWarning``) where scoring ``frame`` would silently differ from training: predictor
+    columns it lacks (scored as missing, H2O's "substituting in a column of NaN"), numeric columns
+    holding text (non-numbers are scored as missing) and, with ``response=True`` for a classifier,
+    response levels not seen in training (those rows are left out of the metrics). Returns the
+    messages. Columns are checked from the frame's dtypes; values are counted for pandas frames, and
+    for the response levels of a dask frame (one pass over that column)."""
+    messages = []
+    cols = {str(c): c for c in frame.columns}
+    dtypes = dict(zip(map(str, frame.columns), frame.dtypes))
+    missing = [c for c in schema.source_columns() if c not in cols]
+    if missing:
+        messages.append(f"{what} lacks the predictor column(s) {missing} used in training; they are scored as "
+                        f"missing values (NA), as H2O substitutes in a column of NaN")
+    numeric = list(schema.num_cols)
+    if response and schema.response is not None and not schema.classification and not schema.autoencoder:
+        numeric.append(schema.response)
+    for c in numeric:
+        if c not in cols or not (pd.api.types.is_object_dtype(dtypes[c]) or pd.api.types.is_string_dtype(dtypes[c])
+                                 or isinstance(dtypes[c], pd.CategoricalDtype)):
+            continue
+        if isinstance(frame, pd.DataFrame):
+            n_bad, tokens = _text_tokens(frame[cols[c]])
+            if n_bad:
+                messages.append(f"{what} column {c!r} is numeric in training but {n_bad} row(s) here hold "
+                                f"non-numeric values {tokens}; they are scored as missing values (NA)")
+        else:
+            messages.append(f"{what} column {c!r} is numeric in training but holds text here ({dtypes[c]}); "
+                            f"values that are not numbers are scored as missing values (NA)")
+    y = schema.response
+    if response and y is not None and schema.classification and y in cols:
+        vc = frame[cols[y]].dropna().value_counts()
+        if not isinstance(vc, pd.Series):
+            vc = vc.compute()
+        known = set(schema.classes or [])
+        unseen = {}
+        for v, k in vc.items():
+            lab = _label(v)
+            if lab not in known and k > 0:
+                unseen[lab] = unseen.get(lab, 0) + int(k)
+        if unseen:
+            shown = sorted(unseen)[:10]
+            messages.append(f"{what} response column {y!r} has level(s) {shown} not seen in training "
+                            f"({sum(unseen.values())} rows); those rows are left out of the metrics "
+                            f"(training levels: {list(schema.classes)[:10]})")
+    for m in messages:
+        warnings.warn(m, UserWarning, stacklevel=3)
+    return messages

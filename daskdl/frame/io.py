@@ -187,7 +187,8 @@ def import_file(
         raise FileNotFoundError(f"file not found: {path!r}")
     kind = _detect_kind(path)
     if kind == "parquet":
-        df = dd.read_parquet(path)
+        # one pandas block per column: converting a partition does not need a second, consolidated copy
+        df = dd.read_parquet(path, arrow_to_pandas={"split_blocks": True})
     elif kind == "zarr":
         df = _read_zarr(path)
     else:
@@ -277,6 +278,7 @@ def _read_csv(path, header, sep, col_names, col_types, na_strings, blocksize, st
             dtypes[c] = "float64"
         else:
             dtypes[c] = "str"
+    _warn_stray_tokens(sample, dtypes, path, col_types)
     if col_types is not None:
         dtypes.update(_resolve_col_types(col_types, names))
     comp = _compression_of(first_file)
@@ -286,6 +288,30 @@ def _read_csv(path, header, sep, col_names, col_types, na_strings, blocksize, st
         read_kw["storage_options"] = storage_options
     return dd.read_csv(files or path, dtype=dtypes, blocksize=blocksize, compression=comp,
                        **read_kw)
+
+
+def _warn_stray_tokens(sample: pd.DataFrame, dtypes: dict, path: str, col_types) -> None:
+    """Warn about a column read as text (a factor) because a few of its values are not numbers,
+    naming the tokens and how many rows hold them (H2O's parser warns likewise)."""
+    import warnings
+
+    given = set(_resolve_col_types(col_types, list(dtypes))) if col_types is not None else set()
+    for c, dt in dtypes.items():
+        if dt != "str" or c in given:
+            continue
+        v = sample[c].dropna().astype(str).str.strip()
+        v = v[v != ""]
+        if not len(v):
+            continue
+        bad = v[pd.to_numeric(v, errors="coerce").isna()]
+        if 0 < len(bad) <= 0.1 * len(v):
+            tokens = list(pd.unique(bad))
+            warnings.warn(
+                f"column {c!r} of {path!r} is read as a factor (text) because {len(bad)} of its {len(v)} "
+                f"non-missing values in the first {len(sample)} rows are not numbers: "
+                f"{tokens[:10]}{' ...' if len(tokens) > 10 else ''}; the other values are numbers. Pass "
+                f"na_strings={tokens[:10]!r} to read them as missing and keep the column numeric",
+                UserWarning, stacklevel=4)
 
 
 def _read_zarr(path: str, storage_options: dict | None = None) -> dd.DataFrame:

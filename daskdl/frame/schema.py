@@ -138,33 +138,116 @@ def murmur2_slots(n_slots: int, m: int, seed: int) -> np.ndarray:
 # the single statistics pass
 # --------------------------------------------------------------------------------------------- #
 def _moments(X: np.ndarray, w: np.ndarray | None):
-    """(count-or-weight, mean, M2) per column over non-NaN entries (and w != 0 when weighted)."""
+    """(count-or-weight, mean, M2) per column over non-NaN entries (and w != 0 when weighted).
+    Temporaries: one boolean and two float64 arrays the size of ``X``."""
     valid = ~np.isnan(X)
     if w is not None:
         valid &= (w != 0)[:, None]
-        ww = np.where(valid, w[:, None], 0.0)
-    else:
-        ww = valid.astype(np.float64)
-    X0 = np.where(valid, X, 0.0)
-    n = ww.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, (ww * X0).sum(axis=0) / np.where(n > 0, n, 1.0), 0.0)
-    M2 = (ww * np.where(valid, X0 - mean, 0.0) ** 2).sum(axis=0)
-    return n, mean, M2, valid.sum(axis=0).astype(np.float64)
+    cnt = valid.sum(axis=0).astype(np.float64)
+    # overflow (|x| near the float64 limit) gives inf moments, refused by _check_finite_spread
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        D = np.where(valid, X, 0.0)
+        if w is None:
+            n = cnt
+            tot = D.sum(axis=0)
+        else:
+            ww = np.where(valid, w[:, None], 0.0)
+            n = ww.sum(axis=0)
+            tot = np.einsum("ij,ij->j", ww, D)
+        mean = np.where(n > 0, tot / np.where(n > 0, n, 1.0), 0.0)
+        np.subtract(D, mean, out=D)
+        D[~valid] = 0.0
+        np.multiply(D, D, out=D)
+        M2 = D.sum(axis=0) if w is None else np.einsum("ij,ij->j", ww, D)
+    return n, mean, M2, cnt
 
 
 def _merge_moments(a, b):
     n1, m1, M1, c1 = a
     n2, m2, M2, c2 = b
     n = n1 + n2
-    d = m2 - m1
-    safe = np.where(n > 0, n, 1.0)
-    mean = np.where(n > 0, m1 + d * n2 / safe, 0.0)
-    M = M1 + M2 + d * d * n1 * n2 / safe
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = m2 - m1
+        safe = np.where(n > 0, n, 1.0)
+        mean = np.where(n > 0, m1 + d * n2 / safe, 0.0)
+        M = M1 + M2 + d * d * n1 * n2 / safe
     return n, mean, M, c1 + c2
 
 
+def _numeric_matrix(pdf: pd.DataFrame, nums: list) -> np.ndarray:
+    """float64 (n, len(nums)) of the numeric columns, missing and +-inf as NaN (plain float/int columns
+    in one vectorised copy, anything else through ``numeric_values``)."""
+    if all(isinstance(dt, np.dtype) and dt.kind in "fiu" for dt in pdf.dtypes[nums]):
+        X = pdf[nums].to_numpy(dtype=np.float64, copy=True)
+        X[~np.isfinite(X)] = np.nan
+        return X
+    return np.column_stack([numeric_values(pdf[c]) for c in nums])
+
+
+_BLOCK_BYTES = 4 * 2 ** 20  # float64 bytes of numerics per row block of the statistics pass
+
+
 def _partial(pdf: pd.DataFrame, spec: dict) -> dict:
+    """Statistics of one partition, computed over row blocks of at most ``_BLOCK_BYTES`` of numerics
+    (the temporaries of the moment computation are a few times a block, not a few times the partition)."""
+    n = len(pdf)
+    step = max(1, _BLOCK_BYTES // (8 * max(1, len(spec["num"]) + 2)))
+    if n <= step:
+        return _partial_block(pdf, spec)
+    out = None
+    for a in range(0, n, step):
+        r = _partial_block(pdf.iloc[a:a + step], spec)
+        out = r if out is None else _combine(out, r)
+    return out
+
+
+def release_arrow_memory() -> None:
+    """Hand memory freed after a partition back to the system: the pages Arrow's allocator keeps
+    cached after a read, and the free pages of the C heap (glibc ``malloc_trim``, as the Dask docs
+    suggest for workers whose memory is not released). On a worker with little memory these add up
+    and keep it above Dask's pause threshold."""
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):  # no pyarrow, or one without release_unused
+        pass
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim  # noqa: B018 - glibc only
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
+
+
+class _PartialFrame:
+    """``_partial`` as a one-row frame, so that ``map_partitions`` fuses it with the read of the
+    partition: a worker holds one raw partition at a time and keeps only its statistics."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec
+
+    def __call__(self, pdf: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame({"stats": pd.Series([None], dtype=object)})
+        out.iat[0, 0] = _partial(pdf, self.spec)
+        release_arrow_memory()
+        return out
+
+
+def _unwrap(df: pd.DataFrame) -> dict:
+    return df.iat[0, 0]
+
+
+def _partial_block(pdf: pd.DataFrame, spec: dict) -> dict:
     n = len(pdf)
     out: dict[str, Any] = {"nrows": n}
     wcol = spec["weights"]
@@ -175,14 +258,15 @@ def _partial(pdf: pd.DataFrame, spec: dict) -> dict:
         w = np.where(np.isnan(w), 0.0, w)
     nums = spec["num"]
     if nums:
-        X = np.column_stack([numeric_values(pdf[c]) for c in nums]) if n else np.empty((0, len(nums)))
+        X = _numeric_matrix(pdf, nums) if n else np.empty((0, len(nums)))
         out["num_u"] = _moments(X, None)
-        valid = ~np.isnan(X)
-        with np.errstate(invalid="ignore"):
-            out["num_min"] = np.where(valid.any(0), np.nanmin(np.where(valid, X, np.inf), axis=0) if n else np.inf,
-                                      np.inf)
-            out["num_max"] = np.where(valid.any(0), np.nanmax(np.where(valid, X, -np.inf), axis=0) if n else -np.inf,
-                                      -np.inf)
+        seen = out["num_u"][3] > 0
+        if n:  # fmin / fmax skip NaN without a temporary copy of X
+            out["num_min"] = np.where(seen, np.fmin.reduce(X, axis=0), np.inf)
+            out["num_max"] = np.where(seen, np.fmax.reduce(X, axis=0), -np.inf)
+        else:
+            out["num_min"] = np.full(len(nums), np.inf)
+            out["num_max"] = np.full(len(nums), -np.inf)
         if spec["weighted"]:
             out["num_w"] = _moments(X, w)
     cats, cat_na = {}, {}
@@ -247,7 +331,12 @@ def _collect(frame, spec: dict) -> dict:
         return _partial(frame, spec)
     import dask
 
-    parts = [dask.delayed(_partial)(p, spec) for p in frame.to_delayed()]
+    cols = [c for c in dict.fromkeys([*spec["num"], *spec["cat"], spec["response"], spec["weights"]])
+            if c is not None]
+    meta = pd.DataFrame({"stats": pd.Series([], dtype=object)})
+    with dask.config.set({"dataframe.convert-string": False}):
+        stats = frame[cols].map_partitions(_PartialFrame(spec), meta=meta, enforce_metadata=False)
+        parts = [dask.delayed(_unwrap)(p) for p in stats.to_delayed()]
     while len(parts) > 1:
         nxt = [dask.delayed(_combine)(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
         if len(parts) % 2:
@@ -260,6 +349,30 @@ def _collect(frame, spec: dict) -> dict:
 def _sigma(n, M2):
     n = np.asarray(n, dtype=np.float64)
     return np.where(n > 1, np.sqrt(np.maximum(M2, 0.0) / np.where(n > 1, n - 1, 1.0)), 0.0)
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_finite_spread(names, lo, hi, center, sigma, what: str, count=None):
+    """Refuse numeric columns whose values or spread cannot be represented: the network computes in
+    float32 and standardizes with the column's mean and sigma, which must be finite."""
+    lo, hi = np.atleast_1d(np.asarray(lo, np.float64)), np.atleast_1d(np.asarray(hi, np.float64))
+    center = np.atleast_1d(np.asarray(center, np.float64))
+    sigma = np.atleast_1d(np.asarray(sigma, np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rng = hi - lo
+    bad = []
+    for i, c in enumerate(names):
+        if count is not None and not count[i] > 0:  # all missing: nothing to scale
+            continue
+        big = max(abs(lo[i]), abs(hi[i]))
+        if not (big <= _F32_MAX and math.isfinite(rng[i]) and math.isfinite(center[i]) and math.isfinite(sigma[i])):
+            bad.append(f"{c!r} (min {lo[i]:.6g}, max {hi[i]:.6g})")
+    if bad:
+        raise ValueError(f"{what} {', '.join(bad)} cannot be scaled: the values or their spread are not finite in "
+                         f"floating point (the network computes in float32, |x| <= {_F32_MAX:.3g}); rescale the "
+                         f"column(s) (for example divide by a power of ten) or leave them out")
 
 
 def _wsigma(sw, M2w, nobs):
@@ -434,6 +547,7 @@ class FrameSchema:
                 else:
                     n, m, M2, _ = st["resp_u"]
                     resp_mean, resp_sd = float(m[0]), float(_sigma(n, M2)[0])
+                _check_finite_spread([y], resp_min, resp_max, resp_mean, resp_sd, "response column")
                 respsub = resp_mean
                 respmul = 1.0 / resp_sd if resp_sd > 0 else 1.0
 
@@ -494,6 +608,7 @@ class FrameSchema:
                 sw, wm, wM2, nobs = (np.asarray(a)[idx] for a in st["num_w"])
                 sigma = _wsigma(sw, wM2, nobs)
                 center = np.where(sw > 0, wm, means)
+            _check_finite_spread(kept_num, mn, mx, center, sigma, "numeric predictor column(s)", cnt)
             inv_sigma = np.where(sigma > 0, 1.0 / np.where(sigma > 0, sigma, 1.0), 1.0)
             rng = np.where(cnt > 0, mx - mn, 0.0)
             if transform == STANDARDIZE:

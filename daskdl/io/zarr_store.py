@@ -8,29 +8,49 @@ Layout of a saved model directory ``<path>/<model_id>`` (a Zarr v3 group):
   restart from a checkpoint;
 * arrays ``schema/cat_offsets`` (int32), ``schema/normmul``, ``schema/normsub``, ``schema/num_means``,
   ``schema/num_impute`` (float64);
-* JSON attributes of the root group: ``format`` (``"daskdl-model"``), ``format_version`` (1),
+* JSON attributes of the root group: ``format`` (``"daskdl-model"``), ``format_version`` (2),
   ``daskdl_version``, ``model_id``, ``params`` (the user's parameters, frames left out), ``resolved``
   (effective parameters), ``schema`` (the rest of the frame schema), ``layout``, ``history`` (scoring
   history rows), ``train_metrics`` / ``valid_metrics``, ``varimp`` (records), ``x``, ``y``, ``result``
-  (epochs, iterations, samples, training time, rows, stop reason) and ``checksums`` (SHA-256 of every
-  array's bytes). Non-finite floats in attributes are written as ``{"__float__": "nan" | "inf" | "-inf"}``.
+  (epochs, iterations, samples, training time, rows, stop reason), ``checksums`` (SHA-256 of every
+  array's bytes) and ``manifest``. Non-finite floats in attributes are written as
+  ``{"__float__": "nan" | "inf" | "-inf"}``.
 
-Loading only reads JSON and numeric arrays; nothing in the directory is executed.
+Integrity. ``manifest`` holds one SHA-256 per attribute field (nested dicts down to their leaves,
+named like ``schema.cat_levels`` or ``train_metrics.values.mse``), computed over the canonical JSON
+of the field (sorted keys, no whitespace), and ``digest``, the SHA-256 of all those entries. The
+``checksums`` attribute is one of the covered fields, so the digest covers every array too. Loading
+recomputes every entry and refuses a model whose attributes or arrays differ from what was saved,
+naming the field or array. What this protects against: accidental corruption, partial copies, edits
+by hand or by tools that rewrite the JSON, and swapped arrays. What it does not: the digest is not a
+signature. There is no key; anyone who can write the directory can recompute the manifest, so it
+proves neither who wrote a model nor that it is the one you trained. Keep models you did not write
+out of trusted paths, or compare the ``manifest.digest`` with one you recorded when you saved it.
+Files of format version 1 (written before the manifest) still load, with a warning that only their
+arrays are checked.
+
+Loading only reads JSON and numeric arrays; nothing in the directory is executed and no module named
+in it is imported (a custom metric is attached again with ``load_model(path, custom_metric_func=cls)``
+or, on explicit request, imported with ``trust_custom_metric=True``).
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+import logging
 import math
 import os
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 FORMAT = "daskdl-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_log = logging.getLogger("daskdl")
 
 _NET_ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb", "Ra")
 _OPTIONAL_NET_ARRAYS = ("Ra",)
@@ -99,6 +119,67 @@ def _sha256(a: np.ndarray) -> str:
 
 
 # --------------------------------------------------------------------------------------------- #
+# manifest: one digest over every attribute field (and, through ``checksums``, every array)
+# --------------------------------------------------------------------------------------------- #
+def _canonical(v) -> bytes:
+    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _field_hashes(attrs: dict) -> dict:
+    """SHA-256 of the canonical JSON of every field: dicts whose keys hold no ``.`` are descended
+    into (``schema.num_cols``), anything else is one leaf."""
+    out = {}
+
+    def walk(name, v):
+        if isinstance(v, dict) and v and all(isinstance(k, str) and "." not in k for k in v):
+            for k, x in v.items():
+                walk(f"{name}.{k}", x)
+        else:
+            out[name] = hashlib.sha256(_canonical(v)).hexdigest()
+
+    for k, v in attrs.items():
+        if k != "manifest":
+            walk(k, v)
+    return out
+
+
+def _digest(fields: dict) -> str:
+    return hashlib.sha256(_canonical({"algorithm": "sha256", "fields": fields})).hexdigest()
+
+
+def _manifest(attrs: dict) -> dict:
+    fields = _field_hashes(attrs)
+    return {"algorithm": "sha256", "fields": fields, "digest": _digest(fields)}
+
+
+def _check_manifest(raw: dict):
+    """Refuse attributes that differ from the saved manifest, naming the fields."""
+    man = raw.get("manifest")
+    _need(isinstance(man, dict) and isinstance(man.get("fields"), dict) and isinstance(man.get("digest"), str)
+          and man.get("algorithm") == "sha256", "attribute 'manifest' is missing or malformed (a format version "
+                                                "2 model records a SHA-256 manifest of its attributes)")
+    stored = man["fields"]
+    _need(_digest(stored) == man["digest"], "the manifest's digest does not match its own entries (the "
+                                            "manifest was modified)")
+    try:
+        now = _field_hashes(raw)
+    except (TypeError, ValueError) as e:
+        raise _Invalid(f"the attributes cannot be written as canonical JSON ({e})") from None
+    changed = sorted(k for k in stored.keys() & now.keys() if stored[k] != now[k])
+    added = sorted(now.keys() - stored.keys())
+    removed = sorted(stored.keys() - now.keys())
+    parts = []
+    if changed:
+        parts.append(f"changed fields {changed}")
+    if added:
+        parts.append(f"fields not in the manifest {added}")
+    if removed:
+        parts.append(f"missing fields {removed}")
+    _need(not parts, "its attributes do not match the manifest recorded when it was saved (modified or "
+                     "corrupt after saving): " + "; ".join(parts))
+
+
+# --------------------------------------------------------------------------------------------- #
 # save
 # --------------------------------------------------------------------------------------------- #
 def _user_params(model) -> dict:
@@ -109,9 +190,9 @@ def _user_params(model) -> dict:
         if k in ("training_frame", "validation_frame") or k not in PARAMETERS:
             continue
         if k == "custom_metric_func" and v is not None:  # kept by reference, never as code
-            from ..metrics.custom import resolve_custom_metric
+            from ..metrics.custom import StoredReference, resolve_custom_metric
 
-            out[k] = resolve_custom_metric(v).ref
+            out[k] = str(v) if isinstance(v, StoredReference) else resolve_custom_metric(v).ref
             continue
         jv = _to_json(v)
         if jv is not _SKIP:
@@ -160,6 +241,45 @@ def _write_array(group, name: str, data: np.ndarray):
         arr[...] = data
 
 
+def _move_into_place(tmp: Path, target: Path, base: Path, name: str, force: bool):
+    """Rename the finished ``tmp`` to ``target``; an existing target is moved aside first and removed
+    afterwards. A concurrent writer that puts a model at ``target`` between the two renames makes the
+    rename fail (a non-empty directory): the step is retried, so the last complete model wins and no
+    moved-aside copy is left behind."""
+    import errno
+
+    for _ in range(50):
+        old = None
+        if target.exists():
+            if not force:
+                raise FileExistsError(f"{target} already exists; pass force=True to overwrite it")
+            old = base / f".{name}.old-{uuid.uuid4().hex}"
+            try:
+                os.replace(target, old)
+            except FileNotFoundError:  # another writer moved it meanwhile
+                old = None
+        try:
+            os.replace(tmp, target)
+            return
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+    raise FileExistsError(f"{target} kept being replaced by concurrent writers; the model was not saved")
+
+
+def _check_parent_dirs(base: Path, target: Path):
+    """A clear error when a component of the save path exists but is not a directory."""
+    for d in [base, *base.parents]:
+        if d.exists():
+            if not d.is_dir():
+                raise NotADirectoryError(f"cannot save the model to {target}: {d} exists and is a file, not a "
+                                         f"directory; choose another path")
+            return
+
+
 def save_model(model, path=None, force: bool = False, filename: str | None = None) -> str:
     """Save a trained model as ``<path or cwd>/<filename or model_id>`` (a Zarr group); returns the path.
 
@@ -178,6 +298,7 @@ def save_model(model, path=None, force: bool = False, filename: str | None = Non
     if not name or os.sep in name or name in (".", ".."):
         raise ValueError(f"filename must be a plain directory name; got {name!r}")
     target = base / name
+    _check_parent_dirs(base, target)
     if target.exists() and not force:
         raise FileExistsError(f"{target} already exists; pass force=True to overwrite it")
     attrs = _attributes(model)
@@ -199,16 +320,9 @@ def save_model(model, path=None, force: bool = False, filename: str | None = Non
             _write_array(gs, f, data)
             checksums[f"schema/{f}"] = _sha256(data)
         attrs["checksums"] = checksums
+        attrs["manifest"] = _manifest(attrs)
         root.attrs.update(attrs)
-        if target.exists():
-            if not force:
-                raise FileExistsError(f"{target} already exists; pass force=True to overwrite it")
-            old = base / f".{name}.old-{uuid.uuid4().hex}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        _move_into_place(tmp, target, base, name, force)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -222,20 +336,56 @@ class _Invalid(ValueError):
     pass
 
 
-def load_model(path):
+def load_model(path, custom_metric_func=None, trust_custom_metric: bool = False):
     """Load a model written by :func:`save_model`; returns a trained ``DeepLearningEstimator``.
 
     Raises FileNotFoundError for a missing path and ``ValueError("<path> is not a valid daskdl model:
-    <reason>")`` for anything else that is wrong (unknown or newer format version, missing or tampered
-    arrays or attributes, shapes that do not match the layout, non-finite weights, wrong types).
+    <reason>")`` for anything else that is wrong (unknown or newer format version, attributes or arrays
+    that differ from the saved manifest, missing arrays, shapes that do not match the layout, non-finite
+    weights, wrong types); the reason names the field or array.
+
+    A model trained with ``custom_metric_func`` stores only the metric's reference. Loading never
+    imports it: pass the metric class (or instance) again as ``custom_metric_func``, or set
+    ``trust_custom_metric=True`` to import the stored reference; otherwise the custom metric is not
+    computed on new data and a warning says so.
     """
     p = Path(os.fspath(path))
     if not p.exists():
         raise FileNotFoundError(f"no saved model at {p}")
     try:
-        return _load(p)
+        model = _load(p)
     except _Invalid as e:
         raise ValueError(f"{p} is not a valid daskdl model: {e}") from None
+    _attach_custom_metric(model, custom_metric_func, bool(trust_custom_metric))
+    return model
+
+
+def _attach_custom_metric(model, func, trust: bool):
+    """Resolve the stored custom-metric reference only from what the caller passes (see load_model)."""
+    from ..metrics.custom import StoredReference, resolve_custom_metric
+
+    ref = getattr(model._fit["resolved"], "custom_metric", None)
+    if not ref:
+        if func is not None:
+            raise ValueError(f"custom_metric_func was given but model {model.model_id} was trained without a "
+                             f"custom metric")
+        model._fit["custom_metric"] = None
+        return
+    if func is not None:
+        custom = resolve_custom_metric(func)
+        if custom.name != ref.partition("=")[0].removeprefix("python:"):
+            _log.warning("model %s was trained with custom metric %r; attaching %r instead", model.model_id, ref,
+                         custom.ref)
+    elif trust:
+        custom = resolve_custom_metric(str(ref))  # the caller asked for the stored reference to be imported
+    else:
+        custom = None
+        msg = (f"model {model.model_id} was trained with custom metric {ref!r}, which is not computed on new "
+               f"data: daskdl never imports code named in a model file. Pass the class again "
+               f"(daskdl.load_model(path, custom_metric_func=<class>)) or trust_custom_metric=True to import it")
+        warnings.warn(msg, UserWarning, stacklevel=3)
+    model._fit["custom_metric"] = custom
+    model._parms["custom_metric_func"] = custom if custom is not None else StoredReference(ref)
 
 
 def _need(cond, msg):
@@ -295,6 +445,11 @@ def _load(p: Path):
     for k, t in _REQUIRED_ATTRS.items():
         _need(k in raw, f"attribute {k!r} is missing")
         _need(isinstance(raw[k], t), f"attribute {k!r} must be a {t.__name__}; got {type(raw[k]).__name__}")
+    if ver >= 2:
+        _check_manifest(raw)
+    else:
+        warnings.warn(f"{p} was saved in format version 1: its arrays are checked but its JSON attributes are "
+                      f"not covered by a digest; save it again to protect them", UserWarning, stacklevel=4)
     a = _from_json(raw)
     model_id = a["model_id"]
 

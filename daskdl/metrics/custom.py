@@ -23,6 +23,11 @@ partitions are combined with ``reduce``; ``metric`` gives the value, reported as
 ``custom_metric_value()`` and in the scoring history as ``training_custom`` /
 ``validation_custom``, and usable as ``stopping_metric="custom"`` (lower is better) or
 ``"custom_increasing"``.
+
+A reference stored in a saved model is never imported when the model is loaded or scored: it
+comes back as a :class:`StoredReference`, which :func:`resolve_custom_metric` refuses.
+``daskdl.load_model(path, custom_metric_func=cls)`` attaches the metric again, and
+``trust_custom_metric=True`` imports the stored reference on request.
 """
 from __future__ import annotations
 
@@ -31,7 +36,18 @@ import math
 
 import numpy as np
 
-__all__ = ["CustomMetric", "resolve_custom_metric", "upload_custom_metric"]
+__all__ = ["CustomMetric", "StoredReference", "resolve_custom_metric", "upload_custom_metric"]
+
+
+class StoredReference(str):
+    """A custom-metric reference read from a saved model file. It names code that daskdl does
+    not import on its own: :func:`resolve_custom_metric` refuses it with a message that says how
+    to attach the metric."""
+
+    def refusal(self) -> str:
+        return (f"custom_metric_func {str(self)!r} was read from a saved model; daskdl never imports code "
+                f"named in a model file. Pass the metric class again (daskdl.load_model(path, "
+                f"custom_metric_func=<class>)) or load with trust_custom_metric=True to import it")
 
 
 class CustomMetric:
@@ -98,6 +114,8 @@ def resolve_custom_metric(value) -> CustomMetric | None:
     """The CustomMetric for a ``custom_metric_func`` value (None stays None)."""
     if value is None or isinstance(value, CustomMetric):
         return value
+    if isinstance(value, StoredReference):
+        raise ValueError(value.refusal())
     if isinstance(value, str):
         spec = value[len("python:"):] if value.startswith("python:") else value
         name, _, target = spec.partition("=")

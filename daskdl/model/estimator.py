@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..frame.encode import encode_partition
+from ..frame.encode import check_scoring_frame, encode_partition
 from ..frame.schema import FrameSchema, is_categorical_dtype
 from ..metrics import combine_all, finalize, partial_metrics
 from ..params import FLOAT_MAX, INT_MAX, PARAMETERS, Resolved, validate
@@ -311,6 +311,8 @@ class _EstimatorBase:
             on_score = _CheckpointWriter(self, res, schema, y, str(parms["export_checkpoints_dir"]))
         balance = _class_balance(parms, schema, training_frame, y)
         custom = _custom_metric_of(parms, res)
+        if validation_frame is not None:
+            check_scoring_frame(validation_frame, schema, "validation_frame", response=True)
         result = fit(res, schema, training_frame, validation_frame, client=client, out_of_core=out_of_core,
                      quiet=res.quiet_mode or not verbose, init_net=init_net, on_score=on_score, balance=balance,
                      custom=custom)
@@ -344,6 +346,8 @@ class _EstimatorBase:
                        has_validation=validation_frame is not None, n_rows=schema.n_rows)
         net, samples, iterations, rows = initial_state(ckpt)
         custom = _custom_metric_of(parms, res)
+        if validation_frame is not None:
+            check_scoring_frame(validation_frame, schema, "validation_frame", response=True)
         override = getattr(self, "_client_override", None)
         client = current_client() if override is None else (override or None)
         result = fit(res, schema, training_frame, validation_frame, client=client, init_net=net,
@@ -405,10 +409,11 @@ class _EstimatorBase:
     def _map(self, frame, fn, meta_fn):
         """Apply ``fn(pdf, state)`` per partition; lazy for dask frames, eager for pandas."""
         state = self._state()
-        if isinstance(frame, pd.DataFrame):
-            return fn(frame, state)
         _check_frame(frame, "frame")
         check_held(frame, "frame")
+        check_scoring_frame(frame, state["schema"], "the scoring frame")
+        if isinstance(frame, pd.DataFrame):
+            return fn(frame, state)
         meta = meta_fn(state, frame._meta.index)
         shared = self._shared_state(state)
         held = persisted_partitions(frame)
@@ -494,6 +499,8 @@ class _EstimatorBase:
         from ..train.driver import metric_kind
 
         state = self._state()
+        _check_frame(frame, "test_data")
+        check_scoring_frame(frame, state["schema"], "test_data", response=True)
         r: Resolved = self._fit["resolved"]
         kind = metric_kind(r)
         fn = _PartialFn(kind, r, self._custom_metric())

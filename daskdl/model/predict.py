@@ -12,6 +12,26 @@ from .labels import default_label_info, empty_labels, labels_of
 from .network import Network, forward, idle_threads, thread_pool
 
 
+class UnstableModelError(RuntimeError):
+    """The network's outputs are not finite (H2O: "Trying to predict with an unstable model.")."""
+
+
+UNSTABLE_MSG = ("Trying to predict with an unstable model: {n} of {m} rows gave non-finite outputs (the "
+                "activations grew without bound). Either the weights or the bias values are unreasonably large or "
+                "the inputs lead to large activation values (check the scoring frame for extreme values). Try a "
+                "different initial distribution, a bounded activation function (Tanh), adding regularization (via "
+                "max_w2, l1, l2, dropout) or learning rate (either enable adaptive_rate or use a smaller learning "
+                "rate or faster annealing).")
+
+
+def _require_finite(out: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(out)
+    if not ok.all():
+        rows = ok.reshape(len(out), -1).all(axis=1) if len(out) else ok
+        raise UnstableModelError(UNSTABLE_MSG.format(n=int((~rows).sum()), m=len(out)))
+    return out
+
+
 def output(net: Network, block: Block, schema: FrameSchema, hidden_dropout, identity_standardized: bool,
            correction=None, threads=None):
     """Classification: (n, K) probabilities. Regression: (n,) prediction in response
@@ -23,13 +43,13 @@ def output(net: Network, block: Block, schema: FrameSchema, hidden_dropout, iden
     out = forward(net, block.xnum, block.xcat, schema.num_offset, hidden_dropout=hidden_dropout,
                   offset=offset, threads=threads)
     if lay.autoencoder:
-        return out
+        return _require_finite(out)
     if lay.out_dist == 0:
         if correction is not None:  # balance_classes: back to the training class distribution (spec 9.2)
             out = out * np.asarray(correction, np.float32)
             out /= out.sum(axis=1, keepdims=True)
-        return out
-    f = out[:, 0].astype(np.float64)
+        return _require_finite(out)
+    f = _require_finite(out[:, 0].astype(np.float64))
     if lay.out_dist in LOG_LINK:
         return np.minimum(np.exp(f), 1e19)
     if identity_standardized:

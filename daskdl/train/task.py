@@ -357,6 +357,22 @@ def summary_of(result: Combined) -> tuple:
     return result.rows, result.loss, result.seconds, result.model is not None
 
 
+_STREAM_BLOCK_BYTES = 8 * 2 ** 20  # encoded bytes per row block when a partition is streamed
+
+
+def _row_blocks(pdf, schema):
+    """Row blocks of a partition whose encoded rows take at most ``_STREAM_BLOCK_BYTES`` (the whole
+    partition when it is smaller), so that out-of-core training holds one raw partition and the
+    encoding of one block."""
+    width = 4 * (int(schema.n_num) + int(schema.n_cat)) + 24
+    step = max(1, _STREAM_BLOCK_BYTES // width)
+    if len(pdf) <= step:
+        yield pdf
+        return
+    for a in range(0, len(pdf), step):
+        yield pdf.iloc[a:a + step]
+
+
 def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: KernelConfig, iteration: int,
                 quota: int, cursor: int, samples_before: float, weighted: bool, part: int = 0, consensus=None):
     """Local-only (out-of-core) training: read this worker's partitions one at a time,
@@ -364,12 +380,14 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
     partition to partition, until ``quota`` rows were processed.
 
     ``parts`` are Dask delayed partitions; each is computed here with the synchronous
-    scheduler, so at most one raw partition and its encoded block are in memory.
+    scheduler and encoded and trained in row blocks (see ``_row_blocks``), so at most one raw
+    partition and the encoding of one of its blocks are in memory.
     Returns a PassResult whose ``cursor`` is the partition to read next.
     """
     import dask
 
     from ..frame.encode import encode_partition
+    from ..frame.schema import release_arrow_memory
 
     net = start_model(net)
     if not parts:
@@ -382,19 +400,24 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
     k = cursor % len(parts)
     while rows < quota and visited < len(parts) * 8:
         pdf = dask.compute(parts[k], scheduler="sync")[0]
-        block = encode_partition(pdf, schema, training=True, standardize_response=standardize_response)
-        del pdf
-        n = block_rows(block)
         visited += 1
-        if n:
-            frac = min(1.0, (quota - rows) / n)
-            res = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
-                             part * 100003 + visited, consensus)
-            if res.net is not None:
-                cur = res.net
-                rows += res.rows
-                loss += res.loss
-        del block
+        sub = None
+        for j, sub in enumerate(_row_blocks(pdf, schema)):
+            if rows >= quota:
+                break
+            block = encode_partition(sub, schema, training=True, standardize_response=standardize_response)
+            n = block_rows(block)
+            if n:
+                frac = min(1.0, (quota - rows) / n)
+                res = train_pass(cur, block, cfg, iteration, frac, samples_before + rows, weighted,
+                                 part * 100003 + visited + 7919 * j, consensus)
+                if res.net is not None:
+                    cur = res.net
+                    rows += res.rows
+                    loss += res.loss
+            del block
+        del pdf, sub
+        release_arrow_memory()
         k = (k + 1) % len(parts)
     if rows == 0:
         return PassResult(None, 0, 0.0, time.perf_counter() - t0, k)
