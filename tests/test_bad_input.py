@@ -428,9 +428,9 @@ def test_out_of_core_on_small_workers(tmp_path):
     rng = np.random.default_rng(0)
     d = tmp_path / "pq"
     d.mkdir()
-    for k in range(6):  # 6 files x 4000 rows x 100 float64 columns: 3.2 MB per partition
-        X = rng.normal(size=(4000, 100))
-        part = pd.DataFrame(X, columns=[f"C{i}" for i in range(100)])
+    for k in range(4):  # 4 files x 3000 rows x 60 float64 columns: 1.4 MB per partition
+        X = rng.normal(size=(3000, 60))
+        part = pd.DataFrame(X, columns=[f"C{i}" for i in range(60)])
         part["label"] = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
         part.to_parquet(d / f"part.{k}.parquet")
     limit = 600 * 2 ** 20
