@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import prostate_frame
 
 import daskdl
 from daskdl import DeepLearningEstimator
@@ -19,7 +18,6 @@ from daskdl.io.zarr_store import _manifest
 from daskdl.model.predict import UnstableModelError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-X = ["AGE", "RACE", "DPROS", "DCAPS", "PSA", "VOL", "GLEASON"]
 
 
 class Mae:
