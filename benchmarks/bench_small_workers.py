@@ -79,6 +79,8 @@ def main():
                     help="distributed.worker.memory.pause (fraction of the limit, or 'false'); dask's default 0.8")
     ap.add_argument("--arrow-pool", default=None,
                     help="ARROW_DEFAULT_MEMORY_POOL for the workers (system, jemalloc, mimalloc); default Arrow's")
+    ap.add_argument("--no-profile", action="store_true",
+                    help="switch off the workers' statistical profiler (distributed.worker.profile.enabled)")
     ap.add_argument("--keep", default=None, help="build (or reuse) the data set in this directory and keep it")
     a = ap.parse_args()
 
@@ -99,6 +101,8 @@ def main():
         conf = {"distributed.scheduler.allowed-failures": 0}
         if a.pause is not None:
             conf["distributed.worker.memory.pause"] = False if a.pause == "false" else float(a.pause)
+        if a.no_profile:
+            conf["distributed.worker.profile.enabled"] = False
         if a.arrow_pool:
             conf["distributed.nanny.pre-spawn-environ.ARROW_DEFAULT_MEMORY_POOL"] = a.arrow_pool
         with dask.config.set(conf), \
@@ -127,7 +131,8 @@ def main():
             stop.set()
             th.join()
             alive = sum(1 for p in pids if psutil.pid_exists(p))
-            row = {"bench": "small_workers", "rows": a.copies * 60000, "pause": a.pause, "arrow_pool": a.arrow_pool, "partitions": frame.npartitions,
+            row = {"bench": "small_workers", "rows": a.copies * 60000, "pause": a.pause, "arrow_pool": a.arrow_pool,
+                   "profiler": not a.no_profile, "partitions": frame.npartitions,
                    "pixel_dtype": a.dtype, "workers": a.workers, "memory_limit_mb": limit / 2 ** 20,
                    "idle_worker_rss_mb": [round(v / 2 ** 20, 1) for v in idle.values()],
                    "peak_worker_rss_mb": [round(peaks.get(p, 0) / 2 ** 20, 1) for p in pids],
