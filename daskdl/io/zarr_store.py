@@ -320,6 +320,11 @@ def save_model(model, path=None, force: bool = False, filename: str | None = Non
             _write_array(gs, f, data)
             checksums[f"schema/{f}"] = _sha256(data)
         attrs["checksums"] = checksums
+        labels = fit.get("labels")
+        if labels:  # the response's label values and dtype: a loaded model predicts the same labels
+            from ..model.labels import to_json
+
+            attrs["response_labels"] = to_json(labels)
         attrs["manifest"] = _manifest(attrs)
         root.attrs.update(attrs)
         _move_into_place(tmp, target, base, name, force)
@@ -354,10 +359,26 @@ def load_model(path, custom_metric_func=None, trust_custom_metric: bool = False)
         raise FileNotFoundError(f"no saved model at {p}")
     try:
         model = _load(p)
+        _attach_labels(model, p)
     except _Invalid as e:
         raise ValueError(f"{p} is not a valid daskdl model: {e}") from None
     _attach_custom_metric(model, custom_metric_func, bool(trust_custom_metric))
     return model
+
+
+def _attach_labels(model, p: Path):
+    """The response's labels saved with the model (covered by the manifest, checked by ``_load``)."""
+    import zarr
+
+    from ..model.labels import from_json
+
+    record = zarr.open_group(str(p), mode="r").attrs.get("response_labels")
+    if record is None:
+        return
+    try:
+        model._fit["labels"] = from_json(record)
+    except (KeyError, TypeError, ValueError) as e:
+        raise _Invalid(f"attribute 'response_labels' is malformed ({e})") from e
 
 
 def _attach_custom_metric(model, func, trust: bool):

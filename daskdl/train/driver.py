@@ -606,7 +606,7 @@ class Trainer:
             return model, 0, 0.0
         now = time.time()
         if now - self.snapshot_time > self.snapshot_every_s:
-            self.snapshot, self.snapshot_time = merged.result(), now
+            self.fetch(merged)
         return merged, rows, loss
 
     def _live_workers(self):
@@ -621,8 +621,11 @@ class Trainer:
         """The consensus model of ``model`` (fetched from the cluster; the client's snapshot)."""
         if self.client is None or isinstance(model, (Network, Combined)):
             return consensus_model(model)
-        self.snapshot, self.snapshot_time = model.result(), time.time()
-        return self.snapshot.model
+        obj = model.result()
+        if not isinstance(obj, Combined):  # the uploaded model itself (no iteration trained yet)
+            obj = Combined(obj, obj, 0, 0.0, 0.0)
+        self.snapshot, self.snapshot_time = obj, time.time()
+        return obj.model
 
     def upload(self, net: Network):
         self.snapshot = Combined(net, net, 0, 0.0, 0.0)
