@@ -1,0 +1,450 @@
+"""Differential harness: daskdl against the real H2O-3 (the ``h2o`` package and its JVM).
+
+Both sides start from the same weights (H2O's ``initial_weights`` / ``initial_biases``, which
+daskdl takes too), train with ``reproducible=True`` on one thread, without shuffling and without
+dropout, on small real frames (``/work/shared/data``), and are compared:
+
+* the preprocessed input rows: H2O's DataInfo expansion (column order, one-hot blocks with the
+  missing slot, standardization, imputation, unseen levels) is read back through H2O's own
+  scoring path with a probe network (hidden layer ``[I; -I]``, zero biases, Rectifier, learning
+  rate 0: ``relu(x) - relu(-x) = x``), against daskdl's ``encode_partition`` / ``encode_dense``;
+* weights and biases after training (relative difference, see ``rel_diff``) and the predictions.
+
+Row order and random numbers.  H2O with ``reproducible=True`` re-chunks the training frame into
+one chunk and visits its rows in order when ``shuffle_training_data=False`` and an iteration is one
+pass (``train_samples_per_iteration=-1``, ``epochs=1``): that order is daskdl's too, so both sides
+see the same rows in the same order.  Anything that draws random numbers cannot agree (the two
+generators differ): dropout masks, row sampling for fractional epochs or real (non 0/1)
+observation weights, shuffling.  The harness therefore trains exactly one pass over a frame, and
+compares "after 1 row" and "after 10 rows" on frames of 1 and 10 rows: those frames hold the
+inputs already expanded by the full frame's preprocessing (checked separately), with
+``standardize=False`` and ``ignore_const_cols=False`` so that the few rows' statistics do not
+enter.  A frame of a few hundred real rows trains with the full preprocessing.
+
+Command line::
+
+    python benchmarks/h2o_diff.py              # every case, a table of relative differences
+    python benchmarks/h2o_diff.py --case tanh  # cases whose name contains "tanh"
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+DATA_DIR = os.environ.get("DASKDL_DATA", "/work/shared/data")
+TOL = 1e-4  # weights after training: max |a - b| / max |b| per matrix, where both sides are deterministic
+
+# parameters shared by every case (the same dict goes to both libraries)
+BASE = dict(reproducible=True, seed=1234, shuffle_training_data=False, epochs=2, input_dropout_ratio=0.0, score_training_samples=0, score_validation_samples=0,
+            stopping_rounds=0, export_weights_and_biases=True)
+
+
+# --------------------------------------------------------------------------------------------- #
+# H2O session
+# --------------------------------------------------------------------------------------------- #
+def java_available() -> bool:
+    import shutil
+
+    return shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
+
+
+def start_h2o():
+    import h2o
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        h2o.init(nthreads=1, max_mem_size="2G", verbose=False)
+    h2o.no_progress()
+    warnings.filterwarnings("ignore", module="h2o")
+    return h2o
+
+
+def stop_h2o():
+    import h2o
+
+    with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
+        h2o.cluster().shutdown()
+
+
+def h2o_frame(df: pd.DataFrame, factors=()):
+    import h2o
+
+    types = {c: ("enum" if c in factors else "real") for c in df.columns}
+    pdf = df.copy()
+    for c in factors:  # string levels so that both sides see the same level names
+        pdf[c] = pdf[c].astype(object).where(pdf[c].notna(), None)
+    return h2o.H2OFrame(pdf, column_types=types, na_strings=[""] * len(pdf.columns))
+
+
+def daskdl_frame(df: pd.DataFrame, factors=()):
+    pdf = df.copy()
+    for c in factors:
+        pdf[c] = pdf[c].astype("category")
+    return pdf
+
+
+# --------------------------------------------------------------------------------------------- #
+# Data
+# --------------------------------------------------------------------------------------------- #
+def prostate() -> pd.DataFrame:
+    df = pd.read_csv(os.path.join(DATA_DIR, "prostate.csv"))
+    df["RACE"] = df["RACE"].map({0: "r0", 1: "r1", 2: "r2"})
+    df["DPROS"] = df["DPROS"].map(lambda v: f"d{v}")
+    df["CAPSULE"] = df["CAPSULE"].map({0: "no", 1: "yes"})
+    return df.drop(columns=["ID"])
+
+
+def adult(n=300) -> pd.DataFrame:
+    df = pd.read_csv(os.path.join(DATA_DIR, "adult.csv.gz"), na_values="?", skipinitialspace=True)
+    return df.iloc[16281:16281 + n].reset_index(drop=True)
+
+
+def airlines(n=300) -> pd.DataFrame:
+    df = pd.read_csv(os.path.join(DATA_DIR, "airlines_train.csv.gz"), nrows=n)
+    return df
+
+
+def iris() -> pd.DataFrame:
+    return pd.read_csv(os.path.join(DATA_DIR, "iris.csv"))
+
+
+def diabetes(n=300) -> pd.DataFrame:
+    return pd.read_csv(os.path.join(DATA_DIR, "sklearn_diabetes.csv.gz")).iloc[:n].reset_index(drop=True)
+
+
+def factor_columns(df):
+    return [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c].dtype)]
+
+
+# --------------------------------------------------------------------------------------------- #
+# Comparisons
+# --------------------------------------------------------------------------------------------- #
+def rel_diff(a, b) -> float:
+    """max |a - b| / max |b| (b the H2O side); 0 when both are all zero."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: daskdl {a.shape} vs H2O {b.shape}")
+    scale = float(np.abs(b).max()) if b.size else 0.0
+    d = float(np.abs(a - b).max()) if b.size else 0.0
+    return d / scale if scale > 0 else d
+
+
+def h2o_inputs(hf, x, y=None, autoencoder=False, **kw):
+    """H2O's expanded (preprocessed) input rows of ``hf``, through H2O's scoring path, and the
+    coefficient names; see the module docstring for the probe network."""
+    from h2o.estimators import H2ODeepLearningEstimator
+
+    probe = H2ODeepLearningEstimator(hidden=[1], epochs=1e-9 if False else 1, reproducible=True, seed=1,
+                                     export_weights_and_biases=True, autoencoder=autoencoder,
+                                     train_samples_per_iteration=-1, **kw)
+    probe.train(x=x, y=None if autoencoder else y, training_frame=hf)
+    names = list(probe.weights(0).columns)
+    n_in = len(names)
+    n_out = probe.weights(1).shape[0]
+    eye = np.eye(n_in)
+    iw, ib = _h2o_matrices([np.vstack([eye, -eye]), np.zeros((n_out, 2 * n_in))],
+                           [np.zeros((2 * n_in, 1)), np.zeros((n_out, 1))])
+    m = H2ODeepLearningEstimator(hidden=[2 * n_in], activation="Rectifier", epochs=1, reproducible=True, seed=1,
+                                 adaptive_rate=False, rate=0.0, momentum_start=0.0, momentum_stable=0.0,
+                                 autoencoder=autoencoder, initial_weights=iw, initial_biases=ib,
+                                 train_samples_per_iteration=-1, **kw)
+    m.train(x=x, y=None if autoencoder else y, training_frame=hf)
+    f = m.deepfeatures(hf, 0).as_data_frame().to_numpy(np.float64)
+    return f[:, :n_in] - f[:, n_in:], names
+
+
+def daskdl_inputs(train_df, score_df, x, y=None, autoencoder=False, **kw):
+    """daskdl's expanded input rows of ``score_df`` with the schema fitted on ``train_df``."""
+    from daskdl.frame.encode import encode_dense, encode_partition
+    from daskdl.frame.schema import FrameSchema
+
+    schema = FrameSchema.fit(train_df, x, None if autoencoder else y, autoencoder=autoencoder,
+                             classification=None if autoencoder else isinstance(train_df[y].dtype, pd.CategoricalDtype), **kw)
+    blk = encode_partition(score_df, schema, training=False, standardize_response=False)
+    return encode_dense(blk, schema).astype(np.float64), list(schema.coef_names), schema
+
+
+def _h2o_matrices(ws, bs):
+    import h2o
+
+    return ([h2o.H2OFrame(np.asarray(w, np.float64)) for w in ws],
+            [h2o.H2OFrame(np.asarray(b, np.float64).reshape(-1, 1)) for b in bs])
+
+
+def random_start(units, activation, classification, seed, maxout=False):
+    """H2O's UniformAdaptive starting weights and default biases (spec 2) as numpy arrays, in H2O's
+    layout (Maxout: the (2 * units, fan-in) matrix whose flat buffer is [unit][input][channel])."""
+    rng = np.random.default_rng(seed)
+    L = len(units) - 1
+    ws, bs = [], []
+    for l in range(1, L + 1):
+        k = 2 if (maxout and l < L) else 1
+        r = np.sqrt(6.0 / (units[l - 1] + units[l])) * (4.0 if (l == L and classification) else 1.0)
+        ws.append(rng.uniform(-r, r, size=(k * units[l], units[l - 1])).astype(np.float32).astype(np.float64))
+        if l < L and activation.startswith(("Rectifier", "Maxout")):
+            bs.append(np.full(k * units[l], 0.5 if l == 1 else 1.0))
+        else:
+            bs.append(np.zeros(k * units[l]))
+    return ws, bs
+
+
+def train_h2o(hf, x, y, params, ws, bs):
+    from h2o.estimators import H2ODeepLearningEstimator
+
+    iw, ib = _h2o_matrices(ws, bs)
+    p = {k: v for k, v in params.items() if k not in ("weights_column", "offset_column")}
+    m = H2ODeepLearningEstimator(initial_weights=iw, initial_biases=ib, **p)
+    kw = {k: params[k] for k in ("weights_column", "offset_column") if k in params}
+    m.train(x=x, y=None if params.get("autoencoder") else y, training_frame=hf, **kw)
+    L = len(ws)
+    W = [m.weights(i).as_data_frame().to_numpy(np.float64) for i in range(L)]
+    B = [m.biases(i).as_data_frame().to_numpy(np.float64)[:, 0] for i in range(L)]
+    pred = m.predict(hf).as_data_frame()
+    return W, B, pred, m
+
+
+def train_daskdl(df, x, y, params, ws, bs):
+    import daskdl
+
+    p = {k: v for k, v in params.items() if k not in ("weights_column", "offset_column")}
+    m = daskdl.DeepLearningEstimator(initial_weights=ws, initial_biases=bs, **p)
+    kw = {k: params[k] for k in ("weights_column", "offset_column") if k in params}
+    m.train(x=x, y=None if params.get("autoencoder") else y, training_frame=df, **kw)
+    L = len(ws)
+    W = [m.weights(i).to_numpy(np.float64) for i in range(L)]
+    B = [m.biases(i).to_numpy(np.float64)[:, 0] for i in range(L)]
+    if params.get("activation", "").startswith("Maxout"):
+        W = [to_h2o_maxout(w) if i < L - 1 else w for i, w in enumerate(W)]
+    pred = m.predict(df)
+    return W, B, pred, m
+
+
+def to_h2o_maxout(w):
+    """daskdl's Maxout rows (channel q of unit r in row 2r+q) -> H2O's buffer layout."""
+    rows, cols = w.shape
+    return w.reshape(rows // 2, 2, cols).transpose(0, 2, 1).reshape(rows, cols)
+
+
+def prediction_values(pred: pd.DataFrame, autoencoder: bool, classification: bool) -> np.ndarray:
+    if autoencoder or not classification:
+        cols = [c for c in pred.columns if c != "predict"] if autoencoder else ["predict"]
+    else:
+        cols = [c for c in pred.columns if c != "predict"]
+    return pred[cols].to_numpy(np.float64)
+
+
+# --------------------------------------------------------------------------------------------- #
+# Cases
+# --------------------------------------------------------------------------------------------- #
+def _case(name, data, y, params=None, hidden=(5,), rows=None, x=None, exact=True, note=""):
+    return dict(name=name, data=data, y=y, params=dict(params or {}), hidden=list(hidden), rows=rows, x=x,
+                exact=exact, note=note)
+
+
+CASES = [
+    # activations (prostate: 2 categoricals, numerics, binomial)
+    _case("tanh", prostate, "CAPSULE", dict(activation="Tanh")),
+    _case("rectifier", prostate, "CAPSULE", dict(activation="Rectifier")),
+    _case("maxout", prostate, "CAPSULE", dict(activation="Maxout")),
+    _case("rectifier_2layers", prostate, "CAPSULE", dict(activation="Rectifier"), hidden=(6, 4)),
+    # distributions
+    _case("multinomial", iris, "class", dict(activation="Tanh", distribution="multinomial")),
+    _case("gaussian", diabetes, "target", dict(activation="Tanh", distribution="gaussian")),
+    _case("poisson", diabetes, "target", dict(activation="Tanh", distribution="poisson")),
+    _case("gamma", diabetes, "target", dict(activation="Tanh", distribution="gamma")),
+    _case("tweedie", diabetes, "target", dict(activation="Tanh", distribution="tweedie", tweedie_power=1.5)),
+    _case("laplace", diabetes, "target", dict(activation="Tanh", distribution="laplace")),
+    _case("quantile", diabetes, "target", dict(activation="Tanh", distribution="quantile", quantile_alpha=0.3)),
+    _case("huber", diabetes, "target", dict(activation="Tanh", distribution="huber", huber_alpha=0.9)),
+    # optimizers
+    _case("manual_momentum", prostate, "CAPSULE",
+          dict(activation="Tanh", adaptive_rate=False, rate=0.01, momentum_start=0.5, momentum_stable=0.5)),
+    _case("manual_momentum_ramp", prostate, "CAPSULE",
+          dict(activation="Tanh", adaptive_rate=False, rate=0.01, momentum_start=0.5, momentum_ramp=1e9,
+               momentum_stable=0.9),
+          note="H2O never advances the ramp (uses start - (stable-start)/ramp); a 1e9-row ramp keeps both at start"),
+    _case("nesterov", prostate, "CAPSULE",
+          dict(activation="Tanh", adaptive_rate=False, rate=0.01, momentum_start=0.5, momentum_stable=0.5,
+               nesterov_accelerated_gradient=True)),
+    _case("annealing_decay", prostate, "CAPSULE",
+          dict(activation="Tanh", adaptive_rate=False, rate=0.01, rate_annealing=1e-3, rate_decay=0.5),
+          hidden=(5, 4)),
+    # regularization
+    _case("l1_l2", prostate, "CAPSULE", dict(activation="Rectifier", l1=1e-3, l2=1e-3)),
+    _case("max_w2", prostate, "CAPSULE", dict(activation="Tanh", max_w2=0.5)),
+    # categoricals with missing values and unseen levels, real data
+    _case("adult_categoricals", adult, "income", dict(activation="Rectifier"), hidden=(8,)),
+    _case("airlines_categoricals", airlines, "IsDepDelayed", dict(activation="Tanh"), hidden=(8,)),
+    # 0/1 weights (H2O treats binary weights as a row filter, no sampling) and an offset
+    _case("weights01", prostate, "CAPSULE", dict(activation="Tanh", weights_column="W")),
+    _case("offset", diabetes, "target", dict(activation="Tanh", distribution="poisson", offset_column="OFF")),
+    # autoencoder
+    _case("autoencoder", prostate, None, dict(activation="Tanh", autoencoder=True)),
+    # one row and ten rows (inputs expanded beforehand, see the module docstring)
+    _case("rows1_gaussian", diabetes, "target", dict(activation="Rectifier", distribution="gaussian"), rows=1),
+    _case("rows10_binomial", prostate, "CAPSULE", dict(activation="Tanh"), rows=10),
+    _case("rows10_multinomial", iris, "class", dict(activation="Rectifier"), rows=10),
+]
+
+
+def _prepare(case):
+    df = case["data"]()
+    y = case["y"]
+    p = dict(BASE)
+    p.update(case["params"])
+    p["hidden"] = case["hidden"]
+    if "weights_column" in p:
+        df = df.copy()
+        df["W"] = (np.arange(len(df)) % 3 != 0).astype(np.float64)
+    if "offset_column" in p:
+        df = df.copy()
+        df["OFF"] = np.log1p(np.arange(len(df)) % 5) * 0.1
+    factors = factor_columns(df)
+    x = case["x"] or [c for c in df.columns if c not in (y, "W", "OFF")]
+    if case["rows"]:
+        # expand with the full frame's preprocessing, then keep the first rows
+        dfd = daskdl_frame(df, factors)
+        X, names, schema = daskdl_inputs(dfd, dfd, x, y, autoencoder=bool(p.get("autoencoder")))
+        k = case["rows"]
+        # the first k rows, or k rows spread over the frame (every class present)
+        idx = np.arange(k) if y not in factors else np.linspace(0, len(df) - 1, k).round().astype(int)
+        dense = pd.DataFrame(X[idx], columns=[f"c{i}" for i in range(X.shape[1])])
+        if y is not None:
+            dense[y] = df[y].iloc[idx].to_numpy()
+        if k == 1:  # one trained row: a second row with weight 0 keeps the response non-constant
+            dense = pd.DataFrame(X[:2], columns=dense.columns[:X.shape[1]])
+            if y is not None:
+                dense[y] = df[y].iloc[:2].to_numpy()
+            dense["W"] = [1.0, 0.0]
+            p["weights_column"] = "W"
+        df = dense
+        x = [f"c{i}" for i in range(X.shape[1])]
+        factors = [y] if y in factors else []
+        p.update(standardize=False, ignore_const_cols=False)
+    return df, x, y, factors, p
+
+
+def run_case(case, verbose=False) -> dict:
+    """Train one case on both sides from the same start; the relative differences."""
+    df, x, y, factors, p = _prepare(case)
+    # one iteration of two ordered passes (see the module docstring: with one pass per iteration
+    # on one chunk H2O switches shuffling on)
+    p["train_samples_per_iteration"] = 2 * len(df)
+    ae = bool(p.get("autoencoder"))
+    classification = (y is not None) and (y in factors)
+    hf = h2o_frame(df, factors)
+    dfd = daskdl_frame(df, factors)
+    # input width and classes from daskdl's schema (compared with H2O's coefficient names below)
+    fit_kw = {k: p[k] for k in ("standardize", "ignore_const_cols") if k in p}
+    if "weights_column" in p:
+        fit_kw["weights_column"] = p["weights_column"]
+    Xd, names_d, schema = daskdl_inputs(dfd, dfd, x, y, autoencoder=ae, **fit_kw)
+    n_in = Xd.shape[1]
+    n_out = n_in if ae else (schema.n_classes if classification else 1)
+    units = [n_in] + list(case["hidden"]) + [n_out]
+    maxout = p.get("activation", "").startswith("Maxout")
+    ws, bs = random_start(units, p.get("activation", "Rectifier"), classification, 7, maxout)
+    t0 = time.perf_counter()
+    Wh, Bh, ph, mh = train_h2o(hf, x, y, p, ws, bs)
+    t1 = time.perf_counter()
+    dws = [to_daskdl_maxout(w) if (maxout and i < len(ws) - 1) else w for i, w in enumerate(ws)]
+    Wd, Bd, pd_, md = train_daskdl(dfd, x, y, p, dws, bs)
+    t2 = time.perf_counter()
+    out = {"case": case["name"], "rows": len(df), "n_in": n_in, "h2o_s": round(t1 - t0, 2),
+           "daskdl_s": round(t2 - t1, 2)}
+    names_h = list(mh.weights(0).columns)
+    out["names_equal"] = len(names_h) == len(names_d)
+    for l in range(len(Wh)):
+        out[f"W{l + 1}"] = rel_diff(Wd[l], Wh[l])
+        out[f"b{l + 1}"] = rel_diff(Bd[l], Bh[l])
+        out[f"W{l + 1}_moved"] = rel_diff(Wh[l], ws[l])  # how far H2O's weights moved from the start
+    out["pred"] = rel_diff(prediction_values(pd_, ae, classification), prediction_values(ph, ae, classification))
+    out["max_w"] = max(max(out[f"W{l + 1}"], out[f"b{l + 1}"]) for l in range(len(Wh)))
+    out["exact"] = case["exact"]
+    out["note"] = case["note"]
+    return out
+
+
+def to_daskdl_maxout(w):
+    """H2O's Maxout weight matrix (buffer [unit][input][channel]) -> daskdl rows 2r+q."""
+    rows, cols = w.shape
+    return w.reshape(rows // 2, cols, 2).transpose(0, 2, 1).reshape(rows, cols)
+
+
+def compare_inputs(df, x, y, factors, score_df=None, **kw):
+    """(relative difference of the expanded rows, names equal) for ``score_df`` (default: ``df``)
+    with the preprocessing fitted on ``df``."""
+    score_df = df if score_df is None else score_df
+    hf = h2o_frame(df, factors)
+    hs = h2o_frame(score_df, [c for c in factors if c in score_df.columns])
+    ae = y is None
+    Xh = None
+    import h2o
+    from h2o.estimators import H2ODeepLearningEstimator  # noqa: F401
+
+    Xh_train, names_h = h2o_inputs(hf, x, y, autoencoder=ae, **kw)
+    if score_df is df:
+        Xh = Xh_train
+    else:
+        Xh = _h2o_inputs_on(hf, hs, x, y, ae, **kw)
+    dfd = daskdl_frame(df, factors)
+    sdd = daskdl_frame(score_df, [c for c in factors if c in score_df.columns])
+    if ae is False and y in dfd.columns:
+        pass
+    Xd, names_d, _ = daskdl_inputs(dfd, sdd, x, y, autoencoder=ae, **kw)
+    del h2o
+    return rel_diff(Xd, Xh), names_d, names_h, Xd, Xh
+
+
+def _h2o_inputs_on(hf, hs, x, y, ae, **kw):
+    from h2o.estimators import H2ODeepLearningEstimator
+
+    probe = H2ODeepLearningEstimator(hidden=[1], epochs=1, reproducible=True, seed=1, export_weights_and_biases=True,
+                                     autoencoder=ae, **kw)
+    probe.train(x=x, y=None if ae else y, training_frame=hf)
+    n_in = probe.weights(0).shape[1]
+    n_out = probe.weights(1).shape[0]
+    eye = np.eye(n_in)
+    iw, ib = _h2o_matrices([np.vstack([eye, -eye]), np.zeros((n_out, 2 * n_in))],
+                           [np.zeros((2 * n_in, 1)), np.zeros((n_out, 1))])
+    m = H2ODeepLearningEstimator(hidden=[2 * n_in], activation="Rectifier", epochs=1, reproducible=True, seed=1,
+                                 adaptive_rate=False, rate=0.0, momentum_start=0.0, momentum_stable=0.0,
+                                 autoencoder=ae, initial_weights=iw, initial_biases=ib, **kw)
+    m.train(x=x, y=None if ae else y, training_frame=hf)
+    f = m.deepfeatures(hs, 0).as_data_frame().to_numpy(np.float64)
+    return f[:, :n_in] - f[:, n_in:]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--case", default="", help="run the cases whose name contains this text")
+    args = ap.parse_args(argv)
+    start_h2o()
+    try:
+        rows = []
+        for case in CASES:
+            if args.case not in case["name"]:
+                continue
+            try:
+                r = run_case(case)
+            except Exception as e:  # report and go on
+                r = {"case": case["name"], "error": f"{type(e).__name__}: {e}"[:300]}
+            rows.append(r)
+            keys = [k for k in r if k.startswith(("W", "b")) and not k.endswith("moved")] + ["pred"]
+            print(f"{r['case']:24s} " + ("  ".join(f"{k}={r[k]:.2e}" for k in keys if k in r)
+                                        if "error" not in r else r["error"]), flush=True)
+        return rows
+    finally:
+        stop_h2o()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
