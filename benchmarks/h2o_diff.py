@@ -112,7 +112,7 @@ def airlines(n=300) -> pd.DataFrame:
 
 
 def iris() -> pd.DataFrame:
-    return pd.read_csv(os.path.join(DATA_DIR, "iris.csv"))
+    return pd.read_csv(os.path.join(DATA_DIR, "iris.csv")).rename(columns={"Species": "class"})
 
 
 def diabetes(n=300) -> pd.DataFrame:
@@ -126,13 +126,15 @@ def factor_columns(df):
 # --------------------------------------------------------------------------------------------- #
 # Comparisons
 # --------------------------------------------------------------------------------------------- #
-def rel_diff(a, b) -> float:
-    """max |a - b| / max |b| (b the H2O side); 0 when both are all zero."""
+def rel_diff(a, b, scale=None) -> float:
+    """max |a - b| / max |b| (b the H2O side; biases: over the larger of the layer's largest bias
+    and largest weight, since output biases start at 0 and stay small); 0 when both are zero."""
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
     if a.shape != b.shape:
         raise ValueError(f"shapes differ: daskdl {a.shape} vs H2O {b.shape}")
-    scale = float(np.abs(b).max()) if b.size else 0.0
+    if scale is None:
+        scale = float(np.abs(b).max()) if b.size else 0.0
     d = float(np.abs(a - b).max()) if b.size else 0.0
     return d / scale if scale > 0 else d
 
@@ -338,6 +340,15 @@ def run_case(case, verbose=False) -> dict:
     # one iteration of two ordered passes (see the module docstring: with one pass per iteration
     # on one chunk H2O switches shuffling on)
     p["train_samples_per_iteration"] = 2 * len(df)
+    p_h, p_d = dict(p), dict(p)
+    if "weights_column" in p:
+        # H2O counts epochs over the rows of nonzero weight but takes an iteration's fraction of
+        # all rows, and limits the rows per iteration to epochs x nonzero rows: an iteration of two
+        # ordered passes needs epochs >= 2 * rows / nonzero rows, and H2O then runs
+        # ceil(rows / nonzero rows) such iterations
+        n1 = int((df[p["weights_column"]] != 0).sum())
+        p_h["epochs"] = 2.0 * len(df) / n1
+        p_d.update(epochs=2 * int(np.ceil(len(df) / n1)), train_samples_per_iteration=2 * n1)
     ae = bool(p.get("autoencoder"))
     classification = (y is not None) and (y in factors)
     hf = h2o_frame(df, factors)
@@ -353,10 +364,9 @@ def run_case(case, verbose=False) -> dict:
     maxout = p.get("activation", "").startswith("Maxout")
     ws, bs = random_start(units, p.get("activation", "Rectifier"), classification, 7, maxout)
     t0 = time.perf_counter()
-    Wh, Bh, ph, mh = train_h2o(hf, x, y, p, ws, bs)
+    Wh, Bh, ph, mh = train_h2o(hf, x, y, p_h, ws, bs)
     t1 = time.perf_counter()
-    dws = [to_daskdl_maxout(w) if (maxout and i < len(ws) - 1) else w for i, w in enumerate(ws)]
-    Wd, Bd, pd_, md = train_daskdl(dfd, x, y, p, dws, bs)
+    Wd, Bd, pd_, md = train_daskdl(dfd, x, y, p_d, ws, bs)  # daskdl takes H2O's Maxout layout too
     t2 = time.perf_counter()
     out = {"case": case["name"], "rows": len(df), "n_in": n_in, "h2o_s": round(t1 - t0, 2),
            "daskdl_s": round(t2 - t1, 2)}
@@ -364,7 +374,7 @@ def run_case(case, verbose=False) -> dict:
     out["names_equal"] = len(names_h) == len(names_d)
     for l in range(len(Wh)):
         out[f"W{l + 1}"] = rel_diff(Wd[l], Wh[l])
-        out[f"b{l + 1}"] = rel_diff(Bd[l], Bh[l])
+        out[f"b{l + 1}"] = rel_diff(Bd[l], Bh[l], scale=max(np.abs(Bh[l]).max(), np.abs(Wh[l]).max()))
         out[f"W{l + 1}_moved"] = rel_diff(Wh[l], ws[l])  # how far H2O's weights moved from the start
     out["pred"] = rel_diff(prediction_values(pd_, ae, classification), prediction_values(ph, ae, classification))
     out["max_w"] = max(max(out[f"W{l + 1}"], out[f"b{l + 1}"]) for l in range(len(Wh)))

@@ -612,10 +612,12 @@ def _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hd
     rng = np.empty(1, dtype=np.uint64)
     rng[0] = mix_seed(seed, stream, lo)
     loss = 0.0
+    # H2O counts processed rows per chunk (DeepLearningTask.chunkDone): the learning-rate
+    # annealing and momentum of every row of a chunk use the count from before the chunk
     for k in range(lo, hi):
         loss += train_row(order[k], xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                           W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip,
-                          act, err, win, dropped, a0clean, cidx, rng, samples0 + (k - lo))
+                          act, err, win, dropped, a0clean, cidx, rng, samples0)
     return loss
 
 
