@@ -39,7 +39,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-DATA_DIR = os.environ.get("DASKDL_DATA", "/work/shared/data")
+DATA_DIR = os.environ.get("DASKDL_DATA", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "data"))
 TOL = 1e-4  # weights after training: max |a - b| / max |b| per matrix, where both sides are deterministic
 
 # parameters shared by every case (the same dict goes to both libraries)
@@ -56,11 +57,32 @@ def java_available() -> bool:
     return shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
 
 
-def start_h2o():
+def _free_port() -> int:
+    """A port p with p and p + 1 free (H2O listens on both), so that this process starts its own
+    H2O instead of attaching to one that another process runs on the default port."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            p = s.getsockname()[1]
+        if p > 65000:
+            continue
+        with socket.socket() as s2:
+            try:
+                s2.bind(("127.0.0.1", p + 1))
+            except OSError:
+                continue
+        return p
+    raise RuntimeError("no free port pair for H2O")
+
+
+def start_h2o(nthreads=1):
+    """Start a private H2O (one thread, 2 GB heap) on a free port; ``stop_h2o`` shuts it down."""
     import h2o
 
     with contextlib.redirect_stdout(io.StringIO()):
-        h2o.init(nthreads=1, max_mem_size="2G", verbose=False)
+        h2o.init(ip="127.0.0.1", port=_free_port(), nthreads=nthreads, max_mem_size="2G", verbose=False)
     h2o.no_progress()
     warnings.filterwarnings("ignore", module="h2o")
     return h2o
@@ -117,6 +139,56 @@ def iris() -> pd.DataFrame:
 
 def diabetes(n=300) -> pd.DataFrame:
     return pd.read_csv(os.path.join(DATA_DIR, "sklearn_diabetes.csv.gz")).iloc[:n].reset_index(drop=True)
+
+
+def covtype_like(n=20000, seed=0, run_length=300):
+    """A generated 7-class table shaped like forest-cover data: 10 integer columns with ranges up
+    to about 7,000 and 44 0/1 indicator columns (4 one-hot "area" columns, 40 one-hot "soil"
+    columns, several very rare and some never set), imbalanced classes, and rows ordered as such
+    files are, in long runs of neighbouring records (mostly one class per run). Returns a frame
+    with response ``Cover_Type`` (labels 1..7)."""
+    rng = np.random.default_rng(seed)
+    prior = np.array([0.36, 0.49, 0.06, 0.005, 0.016, 0.03, 0.035])
+    prior = prior / prior.sum()
+    # class of each run, run lengths geometric around ``run_length``
+    labels = []
+    while len(labels) < n:
+        k = rng.choice(7, p=prior)
+        labels += [k] * int(rng.geometric(1.0 / run_length))
+    y = np.array(labels[:n])
+    noise = rng.random(n) < 0.15  # a share of rows inside a run belongs to another class
+    y[noise] = rng.choice(7, size=int(noise.sum()), p=prior)
+    elev_mu = np.array([3150, 2950, 2400, 2200, 2750, 2450, 3350])
+    cols = {}
+    cols["Elevation"] = np.round(rng.normal(elev_mu[y], 160)).astype(int)
+    cols["Aspect"] = np.round(rng.uniform(0, 360, n) + 40 * (y == 2)).astype(int) % 360
+    cols["Slope"] = np.clip(np.round(rng.gamma(3 + (y == 2) + 2 * (y == 5), 4.5, n)), 0, 66).astype(int)
+    cols["Horizontal_Distance_To_Hydrology"] = np.round(rng.gamma(1.5, 180 + 40 * (y == 0), n)).astype(int)
+    cols["Vertical_Distance_To_Hydrology"] = np.round(rng.normal(45 - 10 * (y == 3), 55, n)).astype(int)
+    cols["Horizontal_Distance_To_Roadways"] = np.clip(np.round(rng.gamma(2.0, 1100 + 600 * (y == 0), n)),
+                                                      0, 7100).astype(int)
+    cols["Hillshade_9am"] = np.clip(np.round(rng.normal(212 + 8 * (y == 2), 27, n)), 0, 255).astype(int)
+    cols["Hillshade_Noon"] = np.clip(np.round(rng.normal(223 - 6 * (y == 5), 20, n)), 0, 255).astype(int)
+    cols["Hillshade_3pm"] = np.clip(np.round(rng.normal(142, 38, n)), 0, 255).astype(int)
+    cols["Horizontal_Distance_To_Fire_Points"] = np.clip(np.round(rng.gamma(2.0, 1000 + 500 * (y == 1), n)),
+                                                         0, 7100).astype(int)
+    area_p = np.array([[.55, .05, .38, .02], [.45, .05, .40, .10], [0, 0, .10, .90], [0, 0, 0, 1.],
+                       [.40, 0, .60, 0], [0, 0, .30, .70], [.30, .10, .60, 0]])
+    area = np.array([rng.choice(4, p=area_p[k]) for k in y])
+    for a in range(4):
+        cols[f"Wilderness_Area{a + 1}"] = (area == a).astype(int)
+    # soil types: a class-specific profile over 40 types, several rare, two never used
+    base = rng.dirichlet(np.full(40, 0.3), size=7)
+    base[:, [6, 14]] = 0.0  # never set -> constant columns
+    base[:, [7, 8, 24, 27, 35]] *= 0.002  # very rare
+    base /= base.sum(axis=1, keepdims=True)
+    u = rng.random(n)
+    soil = (u[:, None] > np.cumsum(base[y], axis=1)).sum(axis=1).clip(0, 39)
+    for s_ in range(40):
+        cols[f"Soil_Type{s_ + 1}"] = (soil == s_).astype(int)
+    df = pd.DataFrame(cols)
+    df["Cover_Type"] = (y + 1).astype(str)
+    return df
 
 
 def factor_columns(df):
@@ -433,10 +505,137 @@ def _h2o_inputs_on(hf, hs, x, y, ae, **kw):
     return f[:, :n_in] - f[:, n_in:]
 
 
+# --------------------------------------------------------------------------------------------- #
+# Statistics over seeds (both libraries, default parameters, one invocation)
+# --------------------------------------------------------------------------------------------- #
+def stats_cases(mnist_rows=20000):
+    """name -> (train, test, x, y, factors, params, metric) with modest sizes for a shared machine."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_h2o import load_case
+
+    out = {}
+    cov = covtype_like(20000, seed=0)
+    test = np.random.default_rng(1).random(len(cov)) < 0.2
+    out["covtype_like"] = (cov[~test].reset_index(drop=True), cov[test].reset_index(drop=True),
+                           [c for c in cov.columns if c != "Cover_Type"], "Cover_Type", ["Cover_Type"],
+                           dict(epochs=10), "error")
+    for name, p in (("prostate", None), ("airlines", dict(hidden=[50, 50], epochs=2)),
+                    ("adult", dict(hidden=[50, 50], epochs=2))):
+        c = load_case(name)
+        params = dict(c["params"])
+        params.pop("seed", None)
+        params.update(p or {})
+        out[name] = (c["train"], c["test"], c["x"], c["y"], c["factors"], params, "auc")
+    c = load_case("mnist")
+    params = dict(c["params"], epochs=3)
+    out["mnist"] = (c["train"].iloc[:mnist_rows].reset_index(drop=True), c["test"], c["x"], c["y"], c["factors"],
+                    params, "error")
+    return out
+
+
+def _metric_h2o(m, test, y, factors, metric):
+    hf = h2o_frame(test, factors)
+    perf = m.model_performance(hf)
+    if metric == "auc":
+        return float(perf.auc())
+    pred = m.predict(hf).as_data_frame()["predict"].astype(str).to_numpy()
+    return float((pred != test[y].astype(str).to_numpy()).mean())
+
+
+def _metric_daskdl(m, test, y, factors, metric):
+    td = daskdl_frame(test, factors)
+    if metric == "auc":
+        return float(m.model_performance(td).auc())
+    pred = m.predict(td)["predict"].astype(str).to_numpy()
+    return float((pred != test[y].astype(str).to_numpy()).mean())
+
+
+def seed_stats(names, seeds, out_path, mnist_rows=20000):
+    """Train H2O, daskdl and daskdl with shuffle_training_data=True on every case and seed; one JSON
+    line per run in ``out_path``."""
+    import json
+
+    import daskdl
+    from h2o.estimators import H2ODeepLearningEstimator
+
+    cases = stats_cases(mnist_rows)
+    for name in names:
+        train, test, x, y, factors, params, metric = cases[name]
+        htr = h2o_frame(train, factors)
+        dtr = daskdl_frame(train, factors)
+        for seed in seeds:
+            for lib, extra in (("h2o", {}), ("daskdl", {}), ("daskdl_shuffle", {"shuffle_training_data": True})):
+                t0 = time.perf_counter()
+                if lib == "h2o":
+                    m = H2ODeepLearningEstimator(seed=seed, **params)
+                    m.train(x=x, y=y, training_frame=htr)
+                    v = _metric_h2o(m, test, y, factors, metric)
+                    h2o_remove_all_but(htr)
+                else:
+                    m = daskdl.DeepLearningEstimator(seed=seed, **params, **extra)
+                    m.train(x=x, y=y, training_frame=dtr)
+                    v = _metric_daskdl(m, test, y, factors, metric)
+                rec = dict(case=name, lib=lib, seed=seed, metric=metric, value=v,
+                           seconds=round(time.perf_counter() - t0, 1), n_train=len(train), n_test=len(test),
+                           params=params)
+                with open(out_path, "a") as f:
+                    f.write(json.dumps(rec) + "\n")
+                print(json.dumps(rec), flush=True)
+
+
+def h2o_remove_all_but(*keep):
+    import h2o
+
+    ids = {f.frame_id for f in keep}
+    for k in h2o.ls()["key"]:
+        if k not in ids:
+            with contextlib.suppress(Exception):
+                h2o.remove(k)
+
+
+def stats_table(path) -> str:
+    """Markdown table (mean ± sd over seeds) of a seed_stats JSON-lines file."""
+    import json
+
+    recs = [json.loads(line) for line in open(path) if line.strip()]
+    df = pd.DataFrame(recs)
+    rows = ["| data set | metric | H2O mean ± sd | daskdl mean ± sd | daskdl shuffled mean ± sd | seeds |",
+            "|---|---|---|---|---|---|"]
+    for name in dict.fromkeys(df["case"]):
+        d = df[df["case"] == name]
+        cells = []
+        for lib in ("h2o", "daskdl", "daskdl_shuffle"):
+            v = d[d["lib"] == lib]["value"]
+            cells.append(f"{v.mean():.4f} ± {v.std(ddof=1):.4f} (n={len(v)})" if len(v) > 1 else
+                         (f"{v.mean():.4f} (n=1)" if len(v) else "—"))
+        rows.append(f"| {name} | {d['metric'].iloc[0]} | " + " | ".join(cells) +
+                    f" | {sorted(set(d['seed']))} |")
+    return "\n".join(rows)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--case", default="", help="run the cases whose name contains this text")
+    ap.add_argument("--stats", default=None,
+                    help="comma-separated data sets (covtype_like,prostate,airlines,adult,mnist): test metric "
+                         "over seeds for H2O and daskdl instead of the differential cases")
+    ap.add_argument("--seeds", default="1,2,3,4,5")
+    ap.add_argument("--out", default="benchmarks/results/h2o_seed_stats.jsonl")
+    ap.add_argument("--threads", type=int, default=2, help="H2O threads for --stats (the cases use 1)")
+    ap.add_argument("--mnist-rows", type=int, default=20000)
+    ap.add_argument("--table", action="store_true", help="print the table of --out and exit")
     args = ap.parse_args(argv)
+    if args.table:
+        print(stats_table(args.out))
+        return None
+    if args.stats:
+        start_h2o(nthreads=args.threads)
+        try:
+            seed_stats(args.stats.split(","), [int(s) for s in args.seeds.split(",")], args.out, args.mnist_rows)
+        finally:
+            stop_h2o()
+        print(stats_table(args.out))
+        return None
     start_h2o()
     try:
         rows = []
