@@ -325,7 +325,7 @@ def _case(name, data, y, params=None, hidden=(5,), rows=None, x=None, exact=True
 
 CASES = [
     # activations (prostate: 2 categoricals, numerics, binomial)
-    _case("tanh", prostate, "CAPSULE", dict(activation="Tanh")),
+    _case("tanh", prostate, "CAPSULE", dict(activation="Tanh", distribution="bernoulli")),
     _case("rectifier", prostate, "CAPSULE", dict(activation="Rectifier")),
     _case("maxout", prostate, "CAPSULE", dict(activation="Maxout")),
     _case("rectifier_2layers", prostate, "CAPSULE", dict(activation="Rectifier"), hidden=(6, 4)),
@@ -583,6 +583,45 @@ def seed_stats(names, seeds, out_path, mnist_rows=20000):
                 print(json.dumps(rec), flush=True)
 
 
+def mnist_booklet(runs, out_path, with_h2o=False, epochs=10):
+    """The booklet's MNIST trial run (784-200-200-200-10, RectifierWithDropout, input dropout 0.2,
+    l1 1e-5) ``runs`` times each for daskdl in file order, daskdl with shuffle_training_data=True
+    and, with ``with_h2o``, H2O; test error per run as JSON lines in ``out_path``."""
+    import json
+
+    import daskdl
+    from bench_h2o import load_case
+
+    c = load_case("mnist")
+    params = dict(c["params"], epochs=epochs)
+    train, test, x, y, factors = c["train"], c["test"], c["x"], c["y"], c["factors"]
+    libs = [("daskdl", {}), ("daskdl_shuffle", {"shuffle_training_data": True})]
+    if with_h2o:
+        libs.insert(0, ("h2o", {}))
+        htr = h2o_frame(train, factors)
+    dtr = daskdl_frame(train, factors)
+    for run in range(1, runs + 1):
+        for lib, extra in libs:
+            t0 = time.perf_counter()
+            if lib == "h2o":
+                from h2o.estimators import H2ODeepLearningEstimator
+
+                m = H2ODeepLearningEstimator(seed=run, **params)
+                m.train(x=x, y=y, training_frame=htr)
+                v = _metric_h2o(m, test, y, factors, "error")
+                h2o_remove_all_but(htr)
+            else:
+                m = daskdl.DeepLearningEstimator(seed=run, **params, **extra)
+                m.train(x=x, y=y, training_frame=dtr)
+                v = _metric_daskdl(m, test, y, factors, "error")
+            rec = dict(case=f"mnist_booklet_{epochs}ep", lib=lib, seed=run, metric="error", value=v,
+                       seconds=round(time.perf_counter() - t0, 1), n_train=len(train), n_test=len(test),
+                       params=params)
+            with open(out_path, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            print(json.dumps(rec), flush=True)
+
+
 def h2o_remove_all_but(*keep):
     import h2o
 
@@ -624,7 +663,21 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2, help="H2O threads for --stats (the cases use 1)")
     ap.add_argument("--mnist-rows", type=int, default=20000)
     ap.add_argument("--table", action="store_true", help="print the table of --out and exit")
+    ap.add_argument("--mnist-booklet", type=int, default=0,
+                    help="N runs of the booklet MNIST trial run (daskdl in file order and shuffled)")
+    ap.add_argument("--with-h2o", action="store_true", help="--mnist-booklet: H2O too")
+    ap.add_argument("--epochs", type=float, default=10)
     args = ap.parse_args(argv)
+    if args.mnist_booklet:
+        if args.with_h2o:
+            start_h2o(nthreads=args.threads)
+        try:
+            mnist_booklet(args.mnist_booklet, args.out, args.with_h2o, args.epochs)
+        finally:
+            if args.with_h2o:
+                stop_h2o()
+        print(stats_table(args.out))
+        return None
     if args.table:
         print(stats_table(args.out))
         return None
