@@ -211,15 +211,16 @@ def rel_diff(a, b, scale=None) -> float:
     return d / scale if scale > 0 else d
 
 
-def h2o_inputs(hf, x, y=None, autoencoder=False, **kw):
-    """H2O's expanded (preprocessed) input rows of ``hf``, through H2O's scoring path, and the
-    coefficient names; see the module docstring for the probe network."""
+def h2o_inputs(hf, x, y=None, autoencoder=False, score=None, **kw):
+    """H2O's expanded (preprocessed) input rows of ``score`` (default ``hf``) with the DataInfo
+    fitted on ``hf``, read through H2O's scoring path, and the coefficient names; see the module
+    docstring for the probe network."""
     from h2o.estimators import H2ODeepLearningEstimator
 
-    probe = H2ODeepLearningEstimator(hidden=[1], epochs=1e-9 if False else 1, reproducible=True, seed=1,
-                                     export_weights_and_biases=True, autoencoder=autoencoder,
-                                     train_samples_per_iteration=-1, **kw)
-    probe.train(x=x, y=None if autoencoder else y, training_frame=hf)
+    yy = None if autoencoder else y
+    probe = H2ODeepLearningEstimator(hidden=[1], epochs=1, reproducible=True, seed=1,
+                                     export_weights_and_biases=True, autoencoder=autoencoder, **kw)
+    probe.train(x=x, y=yy, training_frame=hf)
     names = list(probe.weights(0).columns)
     n_in = len(names)
     n_out = probe.weights(1).shape[0]
@@ -228,10 +229,9 @@ def h2o_inputs(hf, x, y=None, autoencoder=False, **kw):
                            [np.zeros((2 * n_in, 1)), np.zeros((n_out, 1))])
     m = H2ODeepLearningEstimator(hidden=[2 * n_in], activation="Rectifier", epochs=1, reproducible=True, seed=1,
                                  adaptive_rate=False, rate=0.0, momentum_start=0.0, momentum_stable=0.0,
-                                 autoencoder=autoencoder, initial_weights=iw, initial_biases=ib,
-                                 train_samples_per_iteration=-1, **kw)
-    m.train(x=x, y=None if autoencoder else y, training_frame=hf)
-    f = m.deepfeatures(hf, 0).as_data_frame().to_numpy(np.float64)
+                                 autoencoder=autoencoder, initial_weights=iw, initial_biases=ib, **kw)
+    m.train(x=x, y=yy, training_frame=hf)
+    f = m.deepfeatures(hf if score is None else score, 0).as_data_frame().to_numpy(np.float64)
     return f[:, :n_in] - f[:, n_in:], names
 
 
@@ -462,47 +462,16 @@ def to_daskdl_maxout(w):
 
 
 def compare_inputs(df, x, y, factors, score_df=None, **kw):
-    """(relative difference of the expanded rows, names equal) for ``score_df`` (default: ``df``)
-    with the preprocessing fitted on ``df``."""
+    """Expanded rows of ``score_df`` (default: ``df``) with the preprocessing fitted on ``df``, on
+    both sides: (relative difference, daskdl names, H2O names, daskdl rows, H2O rows)."""
     score_df = df if score_df is None else score_df
-    hf = h2o_frame(df, factors)
-    hs = h2o_frame(score_df, [c for c in factors if c in score_df.columns])
     ae = y is None
-    Xh = None
-    import h2o
-    from h2o.estimators import H2ODeepLearningEstimator  # noqa: F401
-
-    Xh_train, names_h = h2o_inputs(hf, x, y, autoencoder=ae, **kw)
-    if score_df is df:
-        Xh = Xh_train
-    else:
-        Xh = _h2o_inputs_on(hf, hs, x, y, ae, **kw)
-    dfd = daskdl_frame(df, factors)
-    sdd = daskdl_frame(score_df, [c for c in factors if c in score_df.columns])
-    if ae is False and y in dfd.columns:
-        pass
-    Xd, names_d, _ = daskdl_inputs(dfd, sdd, x, y, autoencoder=ae, **kw)
-    del h2o
+    sf = [c for c in factors if c in score_df.columns]
+    hf = h2o_frame(df, factors)
+    Xh, names_h = h2o_inputs(hf, x, y, autoencoder=ae, score=None if score_df is df else h2o_frame(score_df, sf),
+                             **kw)
+    Xd, names_d, _ = daskdl_inputs(daskdl_frame(df, factors), daskdl_frame(score_df, sf), x, y, autoencoder=ae, **kw)
     return rel_diff(Xd, Xh), names_d, names_h, Xd, Xh
-
-
-def _h2o_inputs_on(hf, hs, x, y, ae, **kw):
-    from h2o.estimators import H2ODeepLearningEstimator
-
-    probe = H2ODeepLearningEstimator(hidden=[1], epochs=1, reproducible=True, seed=1, export_weights_and_biases=True,
-                                     autoencoder=ae, **kw)
-    probe.train(x=x, y=None if ae else y, training_frame=hf)
-    n_in = probe.weights(0).shape[1]
-    n_out = probe.weights(1).shape[0]
-    eye = np.eye(n_in)
-    iw, ib = _h2o_matrices([np.vstack([eye, -eye]), np.zeros((n_out, 2 * n_in))],
-                           [np.zeros((2 * n_in, 1)), np.zeros((n_out, 1))])
-    m = H2ODeepLearningEstimator(hidden=[2 * n_in], activation="Rectifier", epochs=1, reproducible=True, seed=1,
-                                 adaptive_rate=False, rate=0.0, momentum_start=0.0, momentum_stable=0.0,
-                                 autoencoder=ae, initial_weights=iw, initial_biases=ib, **kw)
-    m.train(x=x, y=None if ae else y, training_frame=hf)
-    f = m.deepfeatures(hs, 0).as_data_frame().to_numpy(np.float64)
-    return f[:, :n_in] - f[:, n_in:]
 
 
 # --------------------------------------------------------------------------------------------- #
