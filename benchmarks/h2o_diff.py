@@ -488,6 +488,10 @@ def stats_cases(mnist_rows=20000):
     out["covtype_like"] = (cov[~test].reset_index(drop=True), cov[test].reset_index(drop=True),
                            [c for c in cov.columns if c != "Cover_Type"], "Cover_Type", ["Cover_Type"],
                            dict(epochs=10), "error")
+    # the same rows in random order (control: no runs of one class)
+    tr = out["covtype_like"][0]
+    out["covtype_like_permuted"] = (tr.sample(frac=1.0, random_state=5).reset_index(drop=True),) + \
+        out["covtype_like"][1:]
     for name, p in (("prostate", None), ("airlines", dict(hidden=[50, 50], epochs=2)),
                     ("adult", dict(hidden=[50, 50], epochs=2))):
         c = load_case(name)
