@@ -340,10 +340,11 @@ CASES = [
     _case("huber", diabetes, "target", dict(activation="Tanh", distribution="huber", huber_alpha=0.9)),
     # optimizers
     _case("manual_momentum", prostate, "CAPSULE",
-          dict(activation="Tanh", adaptive_rate=False, rate=0.01, momentum_start=0.5, momentum_stable=0.5)),
+          dict(activation="Tanh", adaptive_rate=False, rate=0.01, momentum_start=0.5, momentum_stable=0.5,
+               nesterov_accelerated_gradient=False)),
     _case("manual_momentum_ramp", prostate, "CAPSULE",
           dict(activation="Tanh", adaptive_rate=False, rate=0.01, momentum_start=0.5, momentum_ramp=1e9,
-               momentum_stable=0.9),
+               momentum_stable=0.9, nesterov_accelerated_gradient=False),
           note="H2O never advances the ramp (uses start - (stable-start)/ramp); a 1e9-row ramp keeps both at start"),
     _case("nesterov", prostate, "CAPSULE",
           dict(activation="Tanh", adaptive_rate=False, rate=0.01, momentum_start=0.5, momentum_stable=0.5,
@@ -640,6 +641,7 @@ def main(argv=None):
                     help="N runs of the booklet MNIST trial run (daskdl in file order and shuffled)")
     ap.add_argument("--with-h2o", action="store_true", help="--mnist-booklet: H2O too")
     ap.add_argument("--epochs", type=float, default=10)
+    ap.add_argument("--json", default=None, help="write the cases' differences to this JSON file")
     args = ap.parse_args(argv)
     if args.mnist_booklet:
         if args.with_h2o:
@@ -665,6 +667,7 @@ def main(argv=None):
     start_h2o()
     try:
         rows = []
+        json_out = args.json
         for case in CASES:
             if args.case not in case["name"]:
                 continue
@@ -676,6 +679,11 @@ def main(argv=None):
             keys = [k for k in r if k.startswith(("W", "b")) and not k.endswith("moved")] + ["pred"]
             print(f"{r['case']:24s} " + ("  ".join(f"{k}={r[k]:.2e}" for k in keys if k in r)
                                         if "error" not in r else r["error"]), flush=True)
+        if json_out:
+            import json
+
+            with open(json_out, "w") as f:
+                json.dump(rows, f, indent=1)
         return rows
     finally:
         stop_h2o()
