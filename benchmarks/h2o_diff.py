@@ -557,7 +557,7 @@ def seed_stats(names, seeds, out_path, mnist_rows=20000):
                 print(json.dumps(rec), flush=True)
 
 
-def mnist_booklet(runs, out_path, with_h2o=False, epochs=10):
+def mnist_booklet(runs, out_path, with_h2o=False, epochs=10, libs=("daskdl", "daskdl_shuffle")):
     """The booklet's MNIST trial run (784-200-200-200-10, RectifierWithDropout, input dropout 0.2,
     l1 1e-5) ``runs`` times each for daskdl in file order, daskdl with shuffle_training_data=True
     and, with ``with_h2o``, H2O; test error per run as JSON lines in ``out_path``."""
@@ -569,7 +569,8 @@ def mnist_booklet(runs, out_path, with_h2o=False, epochs=10):
     c = load_case("mnist")
     params = dict(c["params"], epochs=epochs)
     train, test, x, y, factors = c["train"], c["test"], c["x"], c["y"], c["factors"]
-    libs = [("daskdl", {}), ("daskdl_shuffle", {"shuffle_training_data": True})]
+    libs = [(lib, extra) for lib, extra in (("daskdl", {}), ("daskdl_shuffle", {"shuffle_training_data": True}))
+            if lib in libs]
     if with_h2o:
         libs.insert(0, ("h2o", {}))
         htr = h2o_frame(train, factors)
@@ -640,6 +641,7 @@ def main(argv=None):
     ap.add_argument("--mnist-booklet", type=int, default=0,
                     help="N runs of the booklet MNIST trial run (daskdl in file order and shuffled)")
     ap.add_argument("--with-h2o", action="store_true", help="--mnist-booklet: H2O too")
+    ap.add_argument("--libs", default="daskdl,daskdl_shuffle", help="--mnist-booklet: daskdl variants to run")
     ap.add_argument("--epochs", type=float, default=10)
     ap.add_argument("--json", default=None, help="write the cases' differences to this JSON file")
     args = ap.parse_args(argv)
@@ -647,7 +649,7 @@ def main(argv=None):
         if args.with_h2o:
             start_h2o(nthreads=args.threads)
         try:
-            mnist_booklet(args.mnist_booklet, args.out, args.with_h2o, args.epochs)
+            mnist_booklet(args.mnist_booklet, args.out, args.with_h2o, args.epochs, args.libs.split(","))
         finally:
             if args.with_h2o:
                 stop_h2o()
