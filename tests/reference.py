@@ -329,10 +329,25 @@ def layer_rate(cfg: Config, l: int, samples: float, mu: float) -> float:
     return cfg.rate * cfg.rate_decay ** (l - 1) / (1.0 + cfg.rate_annealing * samples) * (1.0 - mu)
 
 
-def _adadelta(cfg: Config, A, B, g_state, g_step):
-    """One ADADELTA step; returns (new A, new B, step to subtract)."""
+def approx_sqrt(x):
+    """H2O's MathUtils.approxSqrt(float): bit-level square-root estimate (elementwise)."""
+    b = np.atleast_1d(np.asarray(x, np.float32)).view(np.int32)
+    out = (np.int32(532483686) + (b >> np.int32(1))).astype(np.int32).view(np.float32).astype(np.float64)
+    return out if np.ndim(x) else float(out[0])
+
+
+def approx_sqrt64(x):
+    """H2O's MathUtils.approxSqrt(double) (used for the bias rates)."""
+    b = np.atleast_1d(np.asarray(x, np.float64)).view(np.int64)
+    out = (((b >> np.int64(32)) + np.int64(1072632448)) << np.int64(31)).view(np.float64)
+    return out if np.ndim(x) else float(out[0])
+
+
+def _adadelta(cfg: Config, A, B, g_state, g_step, sqrt=approx_sqrt):
+    """One ADADELTA step with H2O's approximate square root; returns (new A, new B, step to
+    subtract)."""
     B = cfg.rho * B + (1.0 - cfg.rho) * g_state ** 2
-    eta = np.sqrt((A + cfg.epsilon) / (B + cfg.epsilon))
+    eta = sqrt((A + cfg.epsilon) / (B + cfg.epsilon))
     A = cfg.rho * A + (1.0 - cfg.rho) * eta ** 2 * g_state ** 2
     return A, B, eta * g_step
 
@@ -367,7 +382,7 @@ def _update_unit(net: Net, cfg: Config, l: int, row: int, d: float, prev, r: flo
     if math.isfinite(cfg.max_w2):
         s = float((w_new ** 2).sum())
         if s > cfg.max_w2:
-            w_new = w_new * math.sqrt(cfg.max_w2 / s)
+            w_new = w_new * approx_sqrt(cfg.max_w2 / s)
     net.W[l][row] = w_new
 
     b = net.b[l][row]
@@ -377,10 +392,10 @@ def _update_unit(net: Net, cfg: Config, l: int, row: int, d: float, prev, r: flo
     if cfg.adaptive:
         g2mean = float((g[touched] ** 2).sum()) / prev.shape[0]  # Q7: weight gradients / full fan-in
         A_old = net.Ab[l][row]
-        A, B, step = _adadelta(cfg, A_old, net.Bb[l][row], math.sqrt(g2mean), gb)
+        A, B, step = _adadelta(cfg, A_old, net.Bb[l][row], math.sqrt(g2mean), gb, approx_sqrt64)
         net.Ab[l][row], net.Bb[l][row] = A, B
         net.b[l][row] = b - step
-        r_b = math.sqrt((A_old + cfg.epsilon) / (B + cfg.epsilon))  # the bias's ADADELTA step size
+        r_b = approx_sqrt64((A_old + cfg.epsilon) / (B + cfg.epsilon))  # the bias's ADADELTA step size
     elif cfg.has_momentum:
         net.b[l][row], net.Vb[l][row] = _momentum_step(cfg, b, net.Vb[l][row], gb, r, mu)
         r_b = r

@@ -4,6 +4,7 @@ step against a float64 NumPy reference, learning on real data, determinism."""
 import numpy as np
 import pytest
 from conftest import data_path
+from reference import approx_sqrt, approx_sqrt64
 
 from daskdl.kernels import minibatch, rowsgd
 from daskdl.kernels.codes import (
@@ -145,14 +146,14 @@ def _reference_step(lay, net, x, y, hp, fast):
         unit = (d != 0).any(0) if fast else np.ones(len(gb0), bool)
         upd &= unit[:, None]
         Bn = rho * Bw[l] + (1 - rho) * g * g
-        eta = np.sqrt((Aw[l] + eps) / (Bn + eps))
+        eta = approx_sqrt((Aw[l] + eps) / (Bn + eps))  # H2O's approximate root
         An = rho * Aw[l] + (1 - rho) * eta * eta * g * g
         Wn = np.where(upd, W[l] - eta * g, W[l])
         An, Bn = np.where(upd, An, Aw[l]), np.where(upd, Bn, Bw[l])
         gm = np.where(upd, g * g, 0).sum(1) / W[l].shape[1]
         gbr = gb0 + l1 * np.sign(b[l]) + l2 * b[l]
         Bbn = rho * Bb[l] + (1 - rho) * gm
-        etab = np.sqrt((Ab[l] + eps) / (Bbn + eps))
+        etab = approx_sqrt64((Ab[l] + eps) / (Bbn + eps))
         Abn = rho * Ab[l] + (1 - rho) * etab * etab * gm
         bn = b[l] - etab * gbr
         out.append((l + 1, np.where(unit[:, None], Wn, W[l]), np.where(unit, bn, b[l]),

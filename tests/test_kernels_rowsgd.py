@@ -188,7 +188,7 @@ def run_reference(lay, cfg, state, rows, data, samples=0.0, hidden_keeps=None, i
     loss = 0.0
     for k, r in enumerate(rows):
         x, t, o = row_input(data, r)
-        loss += ref.train_row(net, cfg, x, t, o, samples + k,
+        loss += ref.train_row(net, cfg, x, t, o, samples,  # H2O: the count before the chunk
                               None if hidden_keeps is None else hidden_keeps[k],
                               None if input_keeps is None else input_keeps[k])
     return net, loss
@@ -244,7 +244,8 @@ def test_max_w2_binds_and_holds():
         assert ((w0 ** 2).sum(1) > cfg.max_w2).any()  # the constraint is binding for this state
         changed = (w0 != w1).any(1)
         assert changed.all()  # no fast_mode, L1/L2 on: every unit is updated
-        assert ((w1 ** 2).sum(1) <= cfg.max_w2 * (1 + 1e-5)).all()
+        # H2O rescales with its approximate square root (at most 4.5 % above the exact one)
+        assert ((w1 ** 2).sum(1) <= cfg.max_w2 * 1.0444 ** 2 * (1 + 1e-5)).all()
 
 
 def test_fast_mode_leaves_zero_input_weights_untouched():
@@ -457,7 +458,7 @@ def test_iris_rows_match_reference():
                         np.zeros(1, np.float32), *(s[a] for a in ARRAYS), s["W"], s["B"], hp, ip, 1, 0)
     net = ref_net(lay, cfg, state)
     for k, r in enumerate(rows):
-        ref.train_row(net, cfg, X[r].astype(np.float64), float(species[r]), samples=k)
+        ref.train_row(net, cfg, X[r].astype(np.float64), float(species[r]), samples=0)
     assert_state_close(lay, cfg, s, net, rtol=1e-4)
     # and the model learned something on these rows: training accuracy over all rows
     acts = [forward(net, X[i].astype(np.float64))[0][-1].argmax() for i in range(len(X))]
@@ -512,7 +513,7 @@ def test_elastic_averaging_term_matches_reference(act, opt):
         rloss = 0.0
         for k, r in enumerate(rows):
             x, t, o = row_input(data, r)
-            rloss += ref.train_row(net, cfg, x, t, o, 2.0 + k)
+            rloss += ref.train_row(net, cfg, x, t, o, 2.0)  # H2O: the count before the chunk
         assert_state_close(lay, cfg, kstate, net, what=f"rows {rows}")
         assert kloss == pytest.approx(rloss, rel=1e-4, abs=1e-6)
     # the term matters: without it the weights end elsewhere

@@ -203,7 +203,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
     for s0 in range(lo, hi, m):
         mb = min(m, hi - s0)
         rows_idx = order[s0:s0 + mb]
-        samples = samples0 + (s0 - lo)
+        samples = samples0  # as H2O: the count from before the chunk (see rowsgd._train_range)
         invm = F1 / np.float32(mb)
 
         # ---- dense input batch ----

@@ -21,7 +21,9 @@ Inputs are the encoded blocks of ``daskdl.frame.encode``: ``xnum`` (n, p)
 float32, ``xcat`` (n, c) int32 of global one-hot input positions (-1 = none).
 """
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from .codes import (
     TANH, RECTIFIER, MAXOUT, SOFTMAX, GAUSSIAN, LAPLACE, QUANTILE, HUBER, POISSON, GAMMA, TWEEDIE,
@@ -63,6 +65,59 @@ def mix_seed(a, b, c):
     if z == np.uint64(0):
         z = np.uint64(88172645463325252)
     return z
+
+
+@intrinsic
+def _f32_bits(typingctx, x):
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _bits_f32(typingctx, i):
+    if i != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _f64_bits(typingctx, x):
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_f64(typingctx, i):
+    if i != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+@njit(inline="always", **_OPTS)
+def approx_sqrt(x):
+    """H2O's ``MathUtils.approxSqrt(float)``: the bit-level estimate H2O uses for ADADELTA's
+    weight rates and the max_w2 rescale (within a few percent of sqrt; used for parity)."""
+    return _bits_f32(np.int32(np.int32(532483686) + (_f32_bits(np.float32(x)) >> np.int32(1))))
+
+
+@njit(inline="always", **_OPTS)
+def approx_sqrt64(x):
+    """H2O's ``MathUtils.approxSqrt(double)`` (ADADELTA's bias rates)."""
+    return _bits_f64(((_f64_bits(np.float64(x)) >> np.int64(32)) + np.int64(1072632448)) << np.int64(31))
 
 
 @njit(inline="always", **_OPTS)
@@ -126,7 +181,7 @@ def ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps):
     bo = brow[i]
     ao = arow[i]
     bn = rho * bo + omr * g2
-    eta = np.sqrt((ao + eps) / (bn + eps))
+    eta = approx_sqrt((ao + eps) / (bn + eps))
     an = rho * ao + omr * eta * eta * g2
     brow[i] = bn if m else bo
     arow[i] = an if m else ao
@@ -238,7 +293,7 @@ def _update_row_list(wrow, arow, brow, vrow, erow, lea, prev, idx, nidx, d, fast
             g2 = g * g
             bn = rho * brow[i] + one_m_rho * g2
             bn = bn if bn > TINY else F0
-            eta = np.sqrt((arow[i] + eps) / (bn + eps))
+            eta = approx_sqrt((arow[i] + eps) / (bn + eps))
             an = rho * arow[i] + one_m_rho * eta * eta * g2
             brow[i] = bn
             arow[i] = an if an > TINY else F0
@@ -259,7 +314,7 @@ def update_bias(bl, abl, bbl, vbl, ebl, lea, rj, d, gm, l1, l2, rho, eps, adapti
     if adaptive:
         bn = rho * bbl[rj] + (F1 - rho) * gm
         bn = bn if bn > TINY else F0
-        eta = np.sqrt((abl[rj] + eps) / (bn + eps))
+        eta = np.float32(approx_sqrt64((np.float64(abl[rj]) + eps) / (np.float64(bn) + eps)))
         an = rho * abl[rj] + (F1 - rho) * eta * eta * gm
         bbl[rj] = bn
         abl[rj] = an if an > TINY else F0
@@ -285,7 +340,7 @@ def max_w2_rescale(wrow, max_w2):
     for i in range(n):
         s += wrow[i] * wrow[i]
     if s > max_w2:
-        scale = np.float32(np.sqrt(max_w2 / s))
+        scale = approx_sqrt(max_w2 / s)
         for i in range(n):
             wrow[i] *= scale
 
@@ -558,10 +613,12 @@ def _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hd
     rng = np.empty(1, dtype=np.uint64)
     rng[0] = mix_seed(seed, stream, lo)
     loss = 0.0
+    # H2O counts processed rows per chunk (DeepLearningTask.chunkDone): the learning-rate
+    # annealing and momentum of every row of a chunk use the count from before the chunk
     for k in range(lo, hi):
         loss += train_row(order[k], xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                           W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip,
-                          act, err, win, dropped, a0clean, cidx, rng, samples0 + (k - lo))
+                          act, err, win, dropped, a0clean, cidx, rng, samples0)
     return loss
 
 

@@ -51,8 +51,6 @@ def initial_network(parms: dict, res, schema, layout, momentum: bool, sparse: bo
             w, b = iw[l - 1], ib[l - 1]
             if w is None or b is None:  # H2O: the layer keeps random weights and default biases
                 continue
-            if layout.is_maxout(l):
-                raise ValueError("initial_weights are not supported with Maxout hidden layers")
             W = _as_matrix(w, f"initial_weights[{l - 1}]")
             Bv = _as_matrix(b, f"initial_biases[{l - 1}]")
             want = net.weight(l).shape
@@ -61,6 +59,9 @@ def initial_network(parms: dict, res, schema, layout, momentum: bool, sparse: bo
                                  f"layer {l - 1}); got {W.shape}")
             if Bv.shape != (want[0], 1):
                 raise ValueError(f"initial_biases[{l - 1}] must have shape ({want[0]}, 1); got {Bv.shape}")
+            if layout.is_maxout(l):  # H2O's Maxout matrix: flat buffer [unit][input][channel]
+                r, c = W.shape
+                W = W.reshape(r // 2, c, 2).transpose(0, 2, 1).reshape(r, c)
             net.weight(l)[...] = W.astype(np.float32)
             net.bias(l)[...] = Bv[:, 0].astype(np.float32)
     return net
