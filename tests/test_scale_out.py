@@ -46,6 +46,7 @@ def one_worker(files):
 
 def test_eight_workers_match_one_worker_per_epoch(files, one_worker):
     err8, h = _error_on(8, 1, files)
+    print(f"8 workers: {err8:.4f}, 1 worker: {one_worker:.4f}")
     assert float(h["epochs"].iloc[-1]) >= 3.0
     assert one_worker < 0.12, "the 1-worker reference did not learn"
     assert err8 <= one_worker + MARGIN, (err8, one_worker)
@@ -53,10 +54,12 @@ def test_eight_workers_match_one_worker_per_epoch(files, one_worker):
 
 def test_sixteen_threads_match_one_thread_per_epoch(files, one_worker):
     err16, _ = _error_on(1, 16, files)
+    print(f"1 worker x 16 threads: {err16:.4f}, 1 worker: {one_worker:.4f}")
     assert err16 <= one_worker + MARGIN, (err16, one_worker)
 
 
 def test_plain_average_is_available_and_stable(files, one_worker):
     """model_averaging='average' (H2O's plain average) on 8 workers learns, more slowly per epoch."""
     err, _ = _error_on(8, 1, files, model_averaging="average")
+    print(f"8 workers, plain average: {err:.4f}, 1 worker: {one_worker:.4f}")
     assert np.isfinite(err) and err < 0.25
