@@ -10,7 +10,9 @@ from distributed import Client, LocalCluster
 import daskdl
 from daskdl.datasets import mnist
 
-MARGIN = 0.015  # validation error after 3 epochs: at most 1.5 points above the 1-worker run
+# validation error after 3 epochs: at most 2 points above the 1-worker run (measured: 1 worker 11.55 %;
+# 8 workers 12.85 % with block momentum, 14.95 % with H2O's plain average; 1 x 16 threads 12.15 %)
+MARGIN = 0.02
 PARAMS = dict(hidden=[64], activation="Rectifier", l1=1e-5, epochs=3, seed=1, quiet_mode=True, stopping_rounds=0,
               score_training_samples=500)
 
@@ -59,7 +61,8 @@ def test_sixteen_threads_match_one_thread_per_epoch(files, one_worker):
 
 
 def test_plain_average_is_available_and_stable(files, one_worker):
-    """model_averaging='average' (H2O's plain average) on 8 workers learns, more slowly per epoch."""
+    """model_averaging='average' (H2O's plain average) on 8 workers learns, more slowly per epoch
+    (it falls outside MARGIN: measured +3.4 points)."""
     err, _ = _error_on(8, 1, files, model_averaging="average")
     print(f"8 workers, plain average: {err:.4f}, 1 worker: {one_worker:.4f}")
     assert np.isfinite(err) and err < 0.25
