@@ -291,7 +291,8 @@ def train_daskdl(df, x, y, params, ws, bs):
     p = {k: v for k, v in params.items() if k not in ("weights_column", "offset_column")}
     m = daskdl.DeepLearningEstimator(initial_weights=ws, initial_biases=bs, **p)
     kw = {k: params[k] for k in ("weights_column", "offset_column") if k in params}
-    m.train(x=x, y=None if params.get("autoencoder") else y, training_frame=df, **kw)
+    # in this process with one thread, as H2O: not on a Dask client that may be the default one
+    m.train(x=x, y=None if params.get("autoencoder") else y, training_frame=df, client=False, **kw)
     L = len(ws)
     W = [m.weights(i).to_numpy(np.float64) for i in range(L)]
     B = [m.biases(i).to_numpy(np.float64)[:, 0] for i in range(L)]
