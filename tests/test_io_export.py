@@ -80,7 +80,9 @@ def test_python_export_prostate_categoricals(tmp_path):
         got = s.predict(rows)
         np.testing.assert_allclose(np.column_stack([got["p0"], got["p1"]]), want[["p0", "p1"]].to_numpy(),
                                    rtol=0, atol=1e-5)
-        assert (np.asarray(got["predict"]) == want["predict"].to_numpy()).all()
+        # labels agree except where p1 lies within float rounding of the decision threshold
+        near = np.abs(want["p1"].to_numpy() - float(m._state()["threshold"])) < 1e-5
+        assert (np.asarray(got["predict"]) == want["predict"].to_numpy())[~near].all()
     assert s.COLUMNS == PROSTATE_X
 
 

@@ -106,7 +106,15 @@ def test_killed_worker_does_not_fail_the_fit(tmp_path):
         killed = threading.Event()
 
         def kill_later():
-            time.sleep(2.5)
+            # once the training iterations run (not during the schema pass, whose tasks the session's
+            # allowed-failures=0 would fail at once)
+            t0 = time.time()
+            while time.time() - t0 < 300:
+                keys = [str(k) for ks in c.processing().values() for k in ks]
+                if any("daskdl-train" in k for k in keys):
+                    break
+                time.sleep(0.05)
+            time.sleep(0.5)
             try:
                 os.kill(pids[victim], signal.SIGKILL)
                 killed.set()
