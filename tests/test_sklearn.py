@@ -16,7 +16,8 @@ from daskdl.params import PARAMS
 from daskdl.sklearn import (EXPECTED_FAILED_CHECKS, DeepLearningAutoEncoder, DeepLearningClassifier,
                             DeepLearningRegressor)
 
-# each of these trains H2O's default network several times on a few hundred rows (3-5 s each)
+# each of these trains H2O's default network several times on a few hundred rows (3-5 s each): marked slow
+# by conftest.pytest_collection_modifyitems (run with -m slow)
 SLOW_CHECKS = {"check_classifiers_train", "check_regressors_train", "check_regressor_data_not_an_array"}
 
 
@@ -25,11 +26,10 @@ def _estimators():
     return [DeepLearningClassifier(seed=1, reproducible=True), DeepLearningRegressor(seed=1, reproducible=True)]
 
 
+# sklearn's array-API checks skip themselves ("SCIPY_ARRAY_API is not set"): daskdl takes numpy, pandas
+# and dask inputs, not other array-API namespaces
 @parametrize_with_checks(_estimators(), expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
 def test_sklearn_estimator_checks(estimator, check):
-    name = getattr(check, "func", check).__name__
-    if name in SLOW_CHECKS:
-        pytest.skip(f"{name} runs in test_check_estimator_all (-m slow)")
     check(estimator)
 
 
