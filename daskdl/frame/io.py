@@ -187,12 +187,22 @@ def import_file(
         raise FileNotFoundError(f"file not found: {path!r}")
     kind = _detect_kind(path)
     if kind == "parquet":
-        # one pandas block per column: converting a partition does not need a second, consolidated copy
-        df = dd.read_parquet(path, arrow_to_pandas={"split_blocks": True})
+        df = _read_parquet(path)
     elif kind == "zarr":
         df = _read_zarr(path)
     else:
         return _read_csv(path, header, sep, col_names, col_types, na_strings, blocksize)
+    return _named_and_typed(df, path, col_names, col_types)
+
+
+def _read_parquet(path: str, storage_options: dict | None = None) -> dd.DataFrame:
+    # one pandas block per column: converting a partition does not need a second, consolidated copy
+    return dd.read_parquet(path, arrow_to_pandas={"split_blocks": True},
+                           **({"storage_options": storage_options} if storage_options else {}))
+
+
+def _named_and_typed(df: dd.DataFrame, path: str, col_names, col_types) -> dd.DataFrame:
+    """``col_names`` and ``col_types`` applied to a frame read from ``path`` (Parquet or Zarr)."""
     if col_names is not None:
         col_names = list(col_names)
         if len(col_names) != len(df.columns):
@@ -402,17 +412,10 @@ def _import_fsspec(path, header, sep, col_names, col_types, na_strings, blocksiz
         return _read_csv(path, header, sep, col_names, col_types, na_strings, blocksize,
                          storage_options=storage_options, files=files)
     if kind == "parquet":
-        df = dd.read_parquet(path, storage_options=storage_options)
+        df = _read_parquet(path, storage_options)
     else:
         df = _read_zarr(path, storage_options)
-    if col_names is not None:
-        col_names = list(col_names)
-        if len(col_names) != len(df.columns):
-            raise ValueError(f"col_names has {len(col_names)} names but {path!r} has {len(df.columns)} columns")
-        df = df.rename(columns=dict(zip(df.columns, col_names)))
-    if col_types is not None:
-        df = df.astype(_resolve_col_types(col_types, list(df.columns)))
-    return df
+    return _named_and_typed(df, path, col_names, col_types)
 
 
 # --------------------------------------------------------------------------------------------- #

@@ -24,7 +24,7 @@ def resolve_checkpoint(checkpoint):
         if key in _MODELS:
             model = _MODELS[key]
         elif os.path.isdir(key):
-            from .store import load_model
+            from .zarr_store import load_model
 
             model = load_model(key)
         else:

@@ -646,9 +646,8 @@ def train_hogwild(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _merge(shared, copies, n_threads, average):
-    """shared <- shared + sum_t (copy_t - shared)   (average=False: summed changes)
-       shared <- mean_t copy_t                      (average=True)"""
+def _merge(shared, copies, n_threads):
+    """shared <- mean_t copy_t (the copies' optimizer state)"""
     n = shared.shape[0]
     nchunks = 64
     inv = np.float32(1.0) / np.float32(n_threads)
@@ -660,10 +659,7 @@ def _merge(shared, copies, n_threads, average):
             acc = np.float32(0.0)
             for t in range(n_threads):
                 acc += copies[t, i] - s
-            if average:
-                shared[i] = s + acc * inv
-            else:
-                shared[i] = s + acc
+            shared[i] = s + acc * inv
 
 
 @njit(parallel=True, **_OPTS)
@@ -693,6 +689,20 @@ def _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff,
                                       cW[t], cB[t], cAw[t], cBw[t], cAb[t], cBb[t], cVw[t], cVb[t], cRa[t],
                                       Ew, Eb, hp, ip, seed, stream * 1048576 + base // max(sync_rows, 1) + t,
                                       hp[HP_SAMPLES] + lo)
+
+
+def momentum_coefficients(k: int) -> tuple[float, float]:
+    """Block momentum ``eta`` and block learning rate ``zeta`` for ``k`` combined models.
+
+    The combined step is ``G <- eta G + zeta (mean_i w_i - w_start)``. A steady change ``d`` of
+    the average per iteration is amplified to ``zeta d / (1 - eta) = k d`` (the progress of ``k``
+    models' rows, as if trained in sequence); a change that flips sign every iteration (the
+    oscillation that makes summed changes diverge) is scaled by ``zeta / (1 + eta) = 1`` (that of
+    a plain average). Both hold for ``eta = (k - 1) / (k + 1)``, ``zeta = 2 k / (k + 1)``;
+    ``k = 1`` gives ``eta = 0``, ``zeta = 1``: the model itself. Used across workers
+    (``daskdl.train.task.block_momentum``) and across the private copies of one worker."""
+    k = max(1, int(k))
+    return (k - 1.0) / (k + 1.0), 2.0 * k / (k + 1.0)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -735,7 +745,7 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                             W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream)
     T = n_threads
     if eta < 0 or zeta < 0:
-        eta, zeta = (T - 1.0) / (T + 1.0), 2.0 * T / (T + 1.0)
+        eta, zeta = momentum_coefficients(T)
     cW = np.empty((T, W.shape[0]), np.float32)
     cB = np.empty((T, B.shape[0]), np.float32)
     cAw = np.empty((T, Aw.shape[0]), np.float32)
@@ -761,15 +771,15 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         a = int((counts > 0).sum())  # copies that trained (all but in the last round)
         _merge_momentum(W, consW, gW, cW[:a], a, eta, zeta)
         _merge_momentum(B, consB, gB, cB[:a], a, eta, zeta)
-        _merge(Aw, cAw[:a], a, True)
-        _merge(Bw, cBw[:a], a, True)
-        _merge(Ab, cAb[:a], a, True)
-        _merge(Bb, cBb[:a], a, True)
+        _merge(Aw, cAw[:a], a)
+        _merge(Bw, cBw[:a], a)
+        _merge(Ab, cAb[:a], a)
+        _merge(Bb, cBb[:a], a)
         if momentum:
-            _merge(Vw, cVw[:a], a, True)
-            _merge(Vb, cVb[:a], a, True)
+            _merge(Vw, cVw[:a], a)
+            _merge(Vb, cVb[:a], a)
         if sparse:
-            _merge(Ra, cRa[:a], a, True)
+            _merge(Ra, cRa[:a], a)
         hp[HP_SAMPLES] += int(counts.sum())
         base += T * sync_rows
     W[:] = consW

@@ -829,7 +829,7 @@ class _EstimatorBase:
     def save(self, path=None, force=False):
         """Save the trained model as ``<path or cwd>/<model_id>`` (a Zarr store); returns the path
         (see :func:`daskdl.save_model`)."""
-        from ..io.store import save_model
+        from ..io.zarr_store import save_model
 
         return save_model(self, path=path, force=force)
 
@@ -1578,7 +1578,7 @@ class _CheckpointWriter:
         import copy as _copy
         import os
 
-        from ..io.store import save_model
+        from ..io.zarr_store import save_model
 
         snap = DeepLearningEstimator.__new__(type(self.model))
         object.__setattr__(snap, "_parms", dict(self.model._parms))

@@ -347,7 +347,7 @@ class Trainer:
         self.elastic = bool(res.elastic_averaging)
         self.locals = {}  # elastic averaging: each worker's own model (a future, or a Network in-process)
         self.ea_started = False
-        self.averaging = getattr(res, "model_averaging", "block_momentum")
+        self.averaging = res.model_averaging
         self.snapshot = None  # the last combined model the client holds (retries start from it)
         self.snapshot_time = 0.0
         self.snapshot_every_s = 10.0
@@ -557,12 +557,11 @@ class Trainer:
         else:
             self._place_streaming([p for ps in self.stream_parts.values() for p in ps])
 
-    def _combine(self, partial, previous):
+    def _combine(self, partial, previous, tag):
         """The task that combines the workers' partial sum into the next model."""
         if self.averaging == "average" or self.elastic:
-            return self.client.submit(average_models, partial, pure=False, key=f"daskdl-average-{uuid4().hex}")
-        return self.client.submit(_block_momentum_task, partial, previous, pure=False,
-                                  key=f"daskdl-combine-{uuid4().hex}")
+            return self.client.submit(average_models, partial, pure=False, key=f"daskdl-average-{tag}")
+        return self.client.submit(_block_momentum_task, partial, previous, pure=False, key=f"daskdl-combine-{tag}")
 
     def _iterate_cluster(self, model, it, rows_global, frac, samples_before, weighted):
         client = self.client
@@ -588,13 +587,16 @@ class Trainer:
                                              key=f"daskdl-train-{tag}-{i}"))
         if self.elastic:  # every worker keeps training its own model
             self.locals = dict(zip(self.workers, results))
-        level = 0
-        while len(results) > 1 or level == 0:  # tree reduce, 8 at a time; divided once at the root
-            results = [client.submit(combine_models, *results[i:i + 8], pure=False,
-                                     key=f"daskdl-reduce-{tag}-{level}-{i}")
-                       for i in range(0, len(results), 8)]
-            level += 1
-        merged = self._combine(results[0], model)
+        if len(results) == 1 and not self.elastic:  # one worker: its model is the next model
+            merged = results[0]
+        else:
+            level = 0
+            while len(results) > 1 or level == 0:  # tree reduce, 8 at a time; divided once at the root
+                results = [client.submit(combine_models, *results[i:i + 8], pure=False,
+                                         key=f"daskdl-reduce-{tag}-{level}-{i}")
+                           for i in range(0, len(results), 8)]
+                level += 1
+            merged = self._combine(results[0], model, tag)
         if self.elastic:
             merged = client.submit(elastic_consensus, merged, model, self.res.elastic_averaging_moving_rate,
                                    not self.ea_started, pure=False, key=f"daskdl-elastic-{tag}")
@@ -622,8 +624,9 @@ class Trainer:
         if self.client is None or isinstance(model, (Network, Combined)):
             return consensus_model(model)
         obj = model.result()
-        if not isinstance(obj, Combined):  # the uploaded model itself (no iteration trained yet)
-            obj = Combined(obj, obj, 0, 0.0, 0.0)
+        if not isinstance(obj, Combined):  # one worker's pass, or the uploaded model itself
+            net = consensus_model(obj)
+            obj = Combined(net, net, 0, 0.0, 0.0)
         self.snapshot, self.snapshot_time = obj, time.time()
         return obj.model
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..frame.encode import Block
 from ..kernels import rowsgd
+from ..kernels.rowsgd import momentum_coefficients
 from ..kernels.codes import HP_SAMPLES, IP_SPARSE
 from ..model.network import Layout, Network
 
@@ -82,33 +83,14 @@ class Combined:
 
 def start_model(x) -> Network | None:
     """The model a pass starts from: a Network, a PassResult's trained copy or a Combined's start."""
-    if isinstance(x, Combined):
-        return x.start
-    if isinstance(x, PassResult):
-        return x.net
-    return x
+    return x.start if isinstance(x, Combined) else consensus_model(x)
 
 
 def consensus_model(x) -> Network | None:
     """The consensus (scored) model of a Network, a PassResult or a Combined."""
     if isinstance(x, Combined):
         return x.model
-    if isinstance(x, PassResult):
-        return x.net
-    return x
-
-
-def momentum_coefficients(k: int) -> tuple[float, float]:
-    """Block momentum ``eta`` and block learning rate ``zeta`` for ``k`` combined models.
-
-    The combined step is ``G <- eta G + zeta (mean_i w_i - w_start)``. A steady change ``d`` of
-    the average per iteration is amplified to ``zeta d / (1 - eta) = k d`` (the progress of ``k``
-    models' rows, as if trained in sequence); a change that flips sign every iteration (the
-    oscillation that makes summed changes diverge) is scaled by ``zeta / (1 + eta) = 1`` (that of
-    a plain average). Both hold for ``eta = (k - 1) / (k + 1)``, ``zeta = 2 k / (k + 1)``;
-    ``k = 1`` gives ``eta = 0``, ``zeta = 1``: the model itself."""
-    k = max(1, int(k))
-    return (k - 1.0) / (k + 1.0), 2.0 * k / (k + 1.0)
+    return x.net if isinstance(x, PassResult) else x
 
 
 def concat_blocks(*blocks: Block) -> Block:
@@ -351,10 +333,10 @@ def cursor_of(result: PassResult) -> int:
     return result.cursor
 
 
-def summary_of(result: Combined) -> tuple:
-    """What the client needs of an iteration besides the model: (rows, loss sum, compute seconds,
-    whether a model was trained)."""
-    return result.rows, result.loss, result.seconds, result.model is not None
+def summary_of(result) -> tuple:
+    """What the client needs of an iteration (a Combined, or one worker's PassResult) besides the
+    model: (rows, loss sum, compute seconds, whether a model was trained)."""
+    return result.rows, result.loss, result.seconds, consensus_model(result) is not None
 
 
 _STREAM_BLOCK_BYTES = 8 * 2 ** 20  # encoded bytes per row block when a partition is streamed
