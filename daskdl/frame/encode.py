@@ -191,6 +191,15 @@ def _text_tokens(s: pd.Series) -> tuple[int, list]:
     return int(len(bad)), [str(t) for t in pd.unique(bad)[:5]]
 
 
+def _levels_within(col, known: set) -> bool:
+    """A dask column whose known categories are all training levels can hold no unseen level: its
+    values need not be counted (no pass over the data)."""
+    dt = col.dtype
+    if isinstance(col, pd.Series) or not isinstance(dt, pd.CategoricalDtype) or not col.cat.known:
+        return False
+    return all(_label(v) in known for v in dt.categories)
+
+
 def check_scoring_frame(frame, schema: FrameSchema, what: str, *, response: bool = False) -> list[str]:
     """Warn (``UserWarning``) where scoring ``frame`` would silently differ from training: predictor
     columns it lacks (scored as missing, H2O's "substituting in a column of NaN"), numeric columns
@@ -221,11 +230,12 @@ def check_scoring_frame(frame, schema: FrameSchema, what: str, *, response: bool
             messages.append(f"{what} column {c!r} is numeric in training but holds text here ({dtypes[c]}); "
                             f"values that are not numbers are scored as missing values (NA)")
     y = schema.response
-    if response and y is not None and schema.classification and y in cols:
+    known = set(schema.classes or [])
+    if response and y is not None and schema.classification and y in cols and \
+            not _levels_within(frame[cols[y]], known):
         vc = frame[cols[y]].dropna().value_counts()
         if not isinstance(vc, pd.Series):
             vc = vc.compute()
-        known = set(schema.classes or [])
         unseen = {}
         for v, k in vc.items():
             lab = _label(v)
