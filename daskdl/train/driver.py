@@ -414,7 +414,7 @@ class Trainer:
 
     def _needs_out_of_core(self) -> bool:
         """Encoded data (held twice while joined) must fit in half the workers' memory limits."""
-        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        info = self._worker_info()
         limits = [w.get("memory_limit") or 0 for w in info.values()]
         if not limits or min(limits) <= 0:
             return False
@@ -429,7 +429,7 @@ class Trainer:
         encoded data would not fit in half of every worker's memory limit."""
         if not self.res.replicate_training_data or len(workers) <= 1 or self.res.reproducible:
             return False
-        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        info = self._worker_info()
         limits = [info[w].get("memory_limit") or 0 for w in workers]
         if limits and min(limits) > 0 and 2.0 * self._encoded_bytes() > 0.5 * min(limits):
             warnings.warn(f"replicate_training_data: the encoded training data "
@@ -516,7 +516,7 @@ class Trainer:
                 res = train_pass(start, self.local, self.cfg, it, frac, samples_before, weighted, 0, model)
                 if res.net is not None:
                     self.locals[None] = res
-                out = elastic_consensus(average_models(combine_models(res)), model,
+                out = elastic_consensus(Combined(res.net, res.net, res.rows, res.loss, res.seconds), model,
                                         self.res.elastic_averaging_moving_rate, not self.ea_started)
                 self.ea_started = True
             else:
@@ -611,13 +611,17 @@ class Trainer:
             self.fetch(merged)
         return merged, rows, loss
 
-    def _live_workers(self):
+    def _worker_info(self) -> dict:
+        """The scheduler's record of every worker (all of them: ``n_workers=-1``)."""
         try:
             info = self.client.scheduler_info(n_workers=-1)
         except Exception as e:
             raise TrainingError(f"training stopped: the Dask client cannot reach the scheduler ({e!r}); was the "
                                 f"client closed or the cluster shut down during train()?") from e
-        return sorted((info or {}).get("workers", {}))
+        return (info or {}).get("workers", {})
+
+    def _live_workers(self):
+        return sorted(self._worker_info())
 
     def fetch(self, model) -> Network:
         """The consensus model of ``model`` (fetched from the cluster; the client's snapshot)."""
