@@ -216,6 +216,7 @@ def run_scaling(a):
 
 
 def run_converge(a):
+    import dask
     from daskdl.datasets import mnist
     from distributed import Client, LocalCluster
 
@@ -224,7 +225,11 @@ def run_converge(a):
     for spec in a.configs.split(","):
         n_workers, threads = (int(v) for v in spec.lower().split("x"))
         mem = {} if a.worker_memory is None else {"memory_limit": a.worker_memory}
-        with LocalCluster(n_workers=n_workers, threads_per_worker=threads, processes=True,
+        # many worker processes on few cores: generous comm timeouts, so that a loaded machine
+        # slows the run down instead of dropping the client's or a worker's connection
+        with dask.config.set({"distributed.comm.timeouts.connect": "300s",
+                              "distributed.comm.timeouts.tcp": "600s"}), \
+                LocalCluster(n_workers=n_workers, threads_per_worker=threads, processes=True,
                           dashboard_address=":0", **mem) as cl, Client(cl) as client:
             client.run(lambda: __import__("daskdl._client", fromlist=["warm_up"]).warm_up())
             train = mnist("train", npartitions=max(8, n_workers)).persist()

@@ -46,7 +46,18 @@ def build_parquet(dest: Path, copies: int, rows_per_part: int, dtype: str) -> in
     return k
 
 
-def _sampler(pids, stop, peaks, every=0.1, report=15.0):
+def _running(client) -> str:
+    """The task prefixes each worker is processing (for the progress lines)."""
+    from dask.utils import key_split
+
+    try:
+        proc = client.processing()
+    except Exception:  # the cluster is going away
+        return ""
+    return " ".join(sorted({key_split(k) for ks in proc.values() for k in ks}))
+
+
+def _sampler(pids, stop, peaks, client=None, every=0.1, report=15.0):
     import psutil
 
     procs = {p: psutil.Process(p) for p in pids}
@@ -62,7 +73,8 @@ def _sampler(pids, stop, peaks, every=0.1, report=15.0):
         if time.time() - last >= report:
             last = time.time()
             print(f"{last - t0:6.0f} s  worker RSS MB now {[round(v / 2 ** 20) for v in now.values()]} "
-                  f"peak {[round(v / 2 ** 20) for v in peaks.values()]}", file=sys.stderr, flush=True)
+                  f"peak {[round(v / 2 ** 20) for v in peaks.values()]}"
+                  f"{'  running: ' + _running(client) if client is not None else ''}", file=sys.stderr, flush=True)
         time.sleep(every)
 
 
@@ -116,7 +128,7 @@ def main():
                 idle[p] = psutil.Process(p).memory_info().rss
             frame = daskdl.asfactor(daskdl.import_file(str(data)), "C785")
             stop, peaks = threading.Event(), {}
-            th = threading.Thread(target=_sampler, args=(pids, stop, peaks), daemon=True)
+            th = threading.Thread(target=_sampler, args=(pids, stop, peaks, client), daemon=True)
             th.start()
             m = daskdl.DeepLearningEstimator(hidden=[int(h) for h in a.hidden.split(",")], epochs=a.epochs,
                                              seed=1, quiet_mode=True, score_training_samples=2000,
