@@ -66,3 +66,20 @@ def test_plain_average_is_available_and_stable(files, one_worker):
     err, _ = _error_on(8, 1, files, model_averaging="average")
     print(f"8 workers, plain average: {err:.4f}, 1 worker: {one_worker:.4f}")
     assert np.isfinite(err) and err < 0.25
+
+
+def test_worker_room_counts_the_pause_threshold_and_the_memory_in_use():
+    """Replication needs room below Dask's pause threshold on top of the worker's own footprint:
+    a copy that fits in half the limit but not above a 300 MiB process at 80 % is not replicated."""
+    import dask
+
+    from daskdl.train.driver import _worker_room
+
+    mib = 2.0 ** 20
+    info = {"memory_limit": 790e6, "metrics": {"memory": 300 * mib}}
+    assert _worker_room(info) == pytest.approx(0.8 * 790e6 - 300 * mib)
+    assert _worker_room(info) < 0.5 * 790e6
+    assert _worker_room({"memory_limit": 16e9, "metrics": {"memory": 300 * mib}}) == pytest.approx(8e9)
+    assert _worker_room({"memory_limit": 0}) == float("inf")
+    with dask.config.set({"distributed.worker.memory.pause": 0.9}):
+        assert _worker_room(info) == pytest.approx(min(0.5 * 790e6, 0.9 * 790e6 - 300 * mib))

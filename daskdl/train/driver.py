@@ -314,6 +314,21 @@ _INFRA_ERRORS = ("KilledWorker", "CancelledError", "FutureCancelledError", "Comm
                  "StreamClosedError", "OSError", "ConnectionError", "BrokenPipeError")
 
 
+def _worker_room(info: dict) -> float:
+    """Bytes a worker can take on for training data (inf without a memory limit): the smaller of
+    half its memory limit and what is left below Dask's pause threshold
+    (``distributed.worker.memory.pause``, 80 % by default) after the process memory it uses now."""
+    import dask
+
+    limit = float(info.get("memory_limit") or 0)
+    if limit <= 0:
+        return float("inf")
+    pause = dask.config.get("distributed.worker.memory.pause", 0.8)
+    frac = float(pause) if pause else 0.95  # no pause: the nanny restarts a worker at 95 %
+    used = float((info.get("metrics") or {}).get("memory") or 0)
+    return min(0.5 * limit, frac * limit - used)
+
+
 def _lost_data_error(e: BaseException) -> bool:
     chain = [x for x in (e, e.__cause__, e.__context__) if x is not None]
     return any("lost dependencies" in str(x) or type(x).__name__ in ("FutureCancelledError", "CancelledError")
@@ -426,16 +441,19 @@ class Trainer:
     def _can_replicate(self, workers) -> bool:
         """replicate_training_data (spec 5.4): on by default with several workers, off with
         reproducible=True, and switched off (with a warning, as H2O does) when a full copy of the
-        encoded data would not fit in half of every worker's memory limit."""
+        encoded data, held twice while it is joined, would not fit on every worker: in half its
+        memory limit, and below Dask's pause threshold on top of what the worker process uses now
+        (a worker above it is paused until its memory falls, which a held copy never does)."""
         if not self.res.replicate_training_data or len(workers) <= 1 or self.res.reproducible:
             return False
         info = self._worker_info()
-        limits = [info[w].get("memory_limit") or 0 for w in workers]
-        if limits and min(limits) > 0 and 2.0 * self._encoded_bytes() > 0.5 * min(limits):
+        need = 2.0 * self._encoded_bytes()
+        room = min((_worker_room(info[w]) for w in workers), default=float("inf"))
+        if need > room:
             warnings.warn(f"replicate_training_data: the encoded training data "
                           f"(~{self._encoded_bytes() / 2**20:.0f} MiB) does not fit on every worker "
-                          f"(smallest memory limit {min(limits) / 2**20:.0f} MiB); each worker trains on its "
-                          f"own share of the rows instead", RuntimeWarning, stacklevel=2)
+                          f"(the smallest has ~{max(room, 0.0) / 2**20:.0f} MiB to spare); each worker trains on "
+                          f"its own share of the rows instead", RuntimeWarning, stacklevel=2)
             return False
         return True
 
