@@ -170,7 +170,7 @@ def _predict(args) -> int:
     else:
         pred.to_csv(out, single_file=True, index=False) if hasattr(pred, "dask") else pred.to_csv(out, index=False)
     logger.info("predictions of %s written to %s", model.model_id, out)
-    y = model._fit["y"]
+    y = model.fit_state.y
     if y is not None and y in frame.columns:
         perf = model.model_performance(frame)
         logger.info("metrics on %s:\n%s", args.data, perf)

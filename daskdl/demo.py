@@ -39,10 +39,10 @@ def main(argv=None):
     t_pred = time.time() - t0
     truth = test[y].compute().astype(int).to_numpy()
     err = float((pred["predict"].astype(int).to_numpy() != truth).mean())
-    samples = model._fit["result"].samples
+    samples = model.fit_state.samples
     print(model)
     print()
-    print(f"MNIST test error: {100 * err:.2f} %  (epochs {model._fit['result'].epochs:.2f})")
+    print(f"MNIST test error: {100 * err:.2f} %  (epochs {model.fit_state.epochs:.2f})")
     print(f"train time: {t_train:.1f} s  ({samples / t_train:,.0f} samples/s end to end)")
     print(f"predict: {len(pred):,} rows in {t_pred:.2f} s  ({len(pred) / t_pred:,.0f} rows/s)")
     client.close()

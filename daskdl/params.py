@@ -20,6 +20,7 @@ import random
 import warnings
 from dataclasses import dataclass
 
+from daskdl.metrics.custom import resolve_custom_metric
 from daskdl._validation import (
     Problems,
     check_bool,
@@ -281,6 +282,14 @@ _DEFAULTS: tuple[tuple[str, object], ...] = tuple((p.name, p.default) for p in P
 #: Ordered ``name -> default`` for all 91 parameters. Treat as read-only; use
 #: :func:`default_parameters` for a private, mutable copy.
 PARAMETERS: dict[str, object] = {name: copy.deepcopy(default) for name, default in _DEFAULTS}
+
+
+def for_validation(parms: dict) -> dict:
+    """The parameters of ``parms`` as :func:`validate` takes them: frames are not parameters to check."""
+    p = {k: v for k, v in parms.items() if k in PARAMETERS}
+    p["training_frame"] = None
+    p["validation_frame"] = None
+    return p
 
 
 def default_parameters() -> dict[str, object]:
@@ -791,8 +800,6 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
                          f"(regression); use auto or one of {', '.join(_REGRESSION_METRICS)}")
     custom_ref = None
     if p["custom_metric_func"] is not None and not autoencoder:
-        from .metrics.custom import resolve_custom_metric
-
         try:
             custom_ref = resolve_custom_metric(p["custom_metric_func"]).ref
         except ValueError as err:

@@ -56,7 +56,7 @@ def test_encodings_train_predict_save_and_continue(enc, tmp_path):
     kw = dict(hidden=[8], epochs=4, seed=1, reproducible=True, categorical_encoding=enc, quiet_mode=True)
     m = DeepLearningEstimator(**kw)
     m.train(y="CAPSULE", training_frame=df)
-    names = m._fit["schema"].coef_names
+    names = m.fit_state.schema.coef_names
     if enc == "Binary":
         assert "RACE:0" in names and "RACE" not in names
     elif enc in ("LabelEncoder", "SortByResponse"):
@@ -76,7 +76,7 @@ def test_encodings_train_predict_save_and_continue(enc, tmp_path):
     # continued from the checkpoint on the same (raw) frame
     c = DeepLearningEstimator(**{**kw, "epochs": 6}, checkpoint=m)
     c.train(y="CAPSULE", training_frame=df)
-    assert c._fit["result"].epochs >= 6
+    assert c.fit_state.epochs >= 6
     # the standalone scorer reproduces the encoding (unseen level included); ONNX refuses it
     import importlib.util
 
@@ -121,7 +121,7 @@ def test_eigen_trains_and_bad_uses_are_refused(tmp_path):
     m = DeepLearningEstimator(categorical_encoding="Eigen", hidden=[8], epochs=5, seed=1, reproducible=True,
                               quiet_mode=True)
     m.train(y="CAPSULE", training_frame=df)
-    assert "RACE.Eigen" in m._fit["schema"].coef_names and m.auc() > 0.6
+    assert "RACE.Eigen" in m.fit_state.schema.coef_names and m.auc() > 0.6
     back = daskdl.load_model(daskdl.save_model(m, str(tmp_path)))
     pd.testing.assert_frame_equal(back.predict(df), m.predict(df))
     import importlib.util

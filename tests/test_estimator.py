@@ -52,10 +52,10 @@ def test_reproducible_is_bit_identical():
               input_dropout_ratio=0.1)
     a = DeepLearningEstimator(**kw).train(y="CAPSULE", training_frame=df.drop(columns=["ID"]))
     b = DeepLearningEstimator(**kw).train(y="CAPSULE", training_frame=df.drop(columns=["ID"]))
-    assert np.array_equal(a._fit["net"].W, b._fit["net"].W)
-    assert np.array_equal(a._fit["net"].B, b._fit["net"].B)
+    assert np.array_equal(a.fit_state.net.W, b.fit_state.net.W)
+    assert np.array_equal(a.fit_state.net.B, b.fit_state.net.B)
     c = DeepLearningEstimator(**{**kw, "seed": 43}).train(y="CAPSULE", training_frame=df.drop(columns=["ID"]))
-    assert not np.array_equal(a._fit["net"].W, c._fit["net"].W)
+    assert not np.array_equal(a.fit_state.net.W, c.fit_state.net.W)
 
 
 def test_prostate_binomial_on_cluster(client, tmp_path):
@@ -160,7 +160,7 @@ def test_messy_data_is_normal_input():
     df["RACE"] = df["RACE"].cat.add_categories([9])
     m = DeepLearningEstimator(hidden=[8], epochs=3, seed=1, reproducible=True)
     m.train(y="CAPSULE", training_frame=df)
-    assert "ALLNA" not in m._fit["schema"].num_cols and "CONST" not in m._fit["schema"].num_cols
+    assert "ALLNA" not in m.fit_state.schema.num_cols and "CONST" not in m.fit_state.schema.num_cols
     test = df.head(20).copy()
     test["RACE"] = test["RACE"].astype(object)
     test.loc[test.index[:3], "RACE"] = 7  # unseen level
@@ -186,7 +186,7 @@ def test_weights_column_trains_and_scores():
     df["w"] = np.where(df["CAPSULE"].astype(int) == 1, 2.0, 0.5)
     m = DeepLearningEstimator(hidden=[8], epochs=5, seed=1, reproducible=True, weights_column="w")
     m.train(y="CAPSULE", training_frame=df)
-    assert "w" not in m._fit["schema"].num_cols
+    assert "w" not in m.fit_state.schema.num_cols
     assert m.auc() > 0.6
 
 
@@ -233,10 +233,10 @@ def test_initial_weights_pretrained_autoencoder_and_checkpoint_export(tmp_path):
                                model_id="ck_model")
     m1.train(y="CAPSULE", training_frame=df)
     saved = daskdl.load_model(str(ck / "ck_model"))
-    assert saved._fit["result"].epochs >= 1
+    assert saved.fit_state.epochs >= 1
     m2 = DeepLearningEstimator(hidden=[6], epochs=4, seed=1, reproducible=True, checkpoint=str(ck / "ck_model"))
     m2.train(y="CAPSULE", training_frame=df)
-    assert m2._fit["result"].epochs >= 4
+    assert m2.fit_state.epochs >= 4
 
 
 def test_balance_classes_oversamples_the_minority_and_corrects_probabilities():
@@ -245,10 +245,10 @@ def test_balance_classes_oversamples_the_minority_and_corrects_probabilities():
     rare = pd.concat([df[df["CAPSULE"].astype(int) == 0], df[df["CAPSULE"].astype(int) == 1].head(30)])
     m = DeepLearningEstimator(hidden=[8], epochs=3, seed=1, reproducible=True, balance_classes=True)
     m.train(y="CAPSULE", training_frame=rare)
-    bal = m._fit["balance"]
-    assert bal["factors"][0] == pytest.approx(1.0) and bal["factors"][1] == pytest.approx(227 / 30)
+    bal = m.fit_state.balance
+    assert bal.factors[0] == pytest.approx(1.0) and bal.factors[1] == pytest.approx(227 / 30)
     # an epoch is the balanced row count
-    res = m._fit["result"]
+    res = m.fit_state
     assert res.n_rows == pytest.approx(2 * 227, abs=2)
     p = m.predict(rare)
     assert np.allclose(p[["p0", "p1"]].sum(axis=1), 1.0, atol=1e-5)
@@ -257,7 +257,7 @@ def test_balance_classes_oversamples_the_minority_and_corrects_probabilities():
     capped = DeepLearningEstimator(hidden=[8], epochs=1, seed=1, reproducible=True, balance_classes=True,
                                    max_after_balance_size=1.1)
     capped.train(y="CAPSULE", training_frame=rare)
-    assert capped._fit["balance"]["expanded"] == pytest.approx(1.1 * len(rare))
+    assert capped.fit_state.balance.expanded == pytest.approx(1.1 * len(rare))
 
 
 def test_multinomial_auc_type():
@@ -285,7 +285,7 @@ def test_elastic_averaging_in_process():
     ea.train(y="CAPSULE", training_frame=df)
     plain = DeepLearningEstimator(**kw)
     plain.train(y="CAPSULE", training_frame=df)
-    assert not np.array_equal(ea._fit["net"].W, plain._fit["net"].W)
+    assert not np.array_equal(ea.fit_state.net.W, plain.fit_state.net.W)
     assert ea.auc() > 0.7
     # in this process (no cluster): a moving rate of 1 and no pull make the consensus the local
     # model itself, so training is exactly the plain one

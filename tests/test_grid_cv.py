@@ -91,7 +91,7 @@ def test_main_model_epochs_are_the_fold_mean():
     df = _prostate()
     m = _cv_model(nfolds=3, epochs=4, stopping_rounds=1, stopping_tolerance=0.5, hidden=[5])
     m.train(y="CAPSULE", training_frame=df)
-    fold_epochs = [x._fit["result"].epochs for x in m.cross_validation_models()]
+    fold_epochs = [x.fit_state.epochs for x in m.cross_validation_models()]
     assert m.actual_params["epochs"] == pytest.approx(np.mean(fold_epochs))
     assert m.actual_params["stopping_rounds"] == 0
     assert m.actual_params["overwrite_with_best_model"] is False
@@ -113,14 +113,14 @@ def test_regression_fold_column_and_modulo():
                               fold_column="fold", keep_cross_validation_fold_assignment=True)
     m.train(y="VOL", training_frame=df)
     assert m.mse(xval=True) > 0
-    assert "fold" not in m._fit["x"]  # the fold column is never a predictor
+    assert "fold" not in m.fit_state.x  # the fold column is never a predictor
     fa = m.cross_validation_fold_assignment()["fold_assignment"].to_numpy()
     np.testing.assert_array_equal(fa, np.arange(len(df)) % 3)
     s = m.cross_validation_metrics_summary()
     assert {"mae", "mean_residual_deviance", "mse", "r2", "rmse"} <= set(s.index)
     assert len(m.cross_validation_models()) == 3
     for fm in m.cross_validation_models():
-        assert "fold" not in fm._fit["x"]
+        assert "fold" not in fm.fit_state.x
     m2 = DeepLearningEstimator(hidden=[5], epochs=1, seed=1, quiet_mode=True, nfolds=4, fold_assignment="Modulo",
                                keep_cross_validation_fold_assignment=True)
     m2.train(y="VOL", training_frame=df.drop(columns=["fold"]))
@@ -180,8 +180,7 @@ def test_dask_frame_on_cluster_folds_run_concurrently(client):
     # same seeded assignment as on the pandas frame
     m_pd = DeepLearningEstimator(hidden=[5], epochs=1, seed=1, quiet_mode=True, nfolds=3,
                                  keep_cross_validation_fold_assignment=True)
-    m_pd._client_override = False
-    m_pd.train(y="CAPSULE", training_frame=df)
+    m_pd.train(y="CAPSULE", training_frame=df, client=False)
     np.testing.assert_array_equal(fa.to_numpy(), m_pd.cross_validation_fold_assignment()["fold_assignment"])
     y = df["CAPSULE"].cat.codes.to_numpy().astype(float)
     ref = compute_metrics("binomial", y, hp[["p0", "p1"]].to_numpy(), n_classes=2)

@@ -157,7 +157,7 @@ def test_onnx_mnist(mnist_model, tmp_path):
     m, test = mnist_model
     sess = ort.InferenceSession(export_onnx(m, tmp_path / "mnist.onnx"))
     X = onnx_input(m, test)
-    assert X.dtype == np.float32 and X.flags.c_contiguous and X.shape == (len(test), m._fit["schema"].n_in)
+    assert X.dtype == np.float32 and X.flags.c_contiguous and X.shape == (len(test), m.fit_state.schema.n_in)
     (p,) = sess.run(None, {"input": X})
     np.testing.assert_allclose(p, m.predict(test).iloc[:, 1:].to_numpy(), rtol=0, atol=1e-5)
 
@@ -185,7 +185,7 @@ def test_python_export_feature_hashing(tmp_path):
     df = prostate()
     m = daskdl.DeepLearningEstimator(hidden=[4], epochs=2, reproducible=True, seed=7, max_categorical_features=5)
     m.train(y="CAPSULE", x=PROSTATE_X, training_frame=df)
-    assert m._fit["schema"].hashing
+    assert m.fit_state.schema.hashing
     s = _import(export_python(m, tmp_path / "hashed_scorer.py"))
     want = m.predict(df)
     np.testing.assert_allclose(s.predict_proba(df), want[["p0", "p1"]].to_numpy(), rtol=0, atol=1e-5)

@@ -34,8 +34,8 @@ def test_sparsity_pulls_mean_activation_to_target(act, target):
     # reconstruction errors stay finite (a strong pull trades reconstruction for sparsity)
     assert np.isfinite(sparse.anomaly(df)["Reconstruction.MSE"].to_numpy()).all()
     # running activations are state of the model, tracked for the hidden units only
-    ra = sparse._fit["net"].Ra
-    units = sparse._fit["net"].layout.units
+    ra = sparse.fit_state.net.Ra
+    units = sparse.fit_state.net.layout.units
     assert ra.shape == (int(units.sum()),)
     assert np.abs(ra[units[0]:units[0] + 12]).max() > 0
     assert not ra[:units[0]].any()
@@ -48,13 +48,13 @@ def test_sparse_state_survives_save_load_and_checkpoint(tmp_path):
     m.train(x=NUM, training_frame=df)
     path = daskdl.save_model(m, str(tmp_path))
     back = daskdl.load_model(path)
-    np.testing.assert_array_equal(back._fit["net"].Ra, m._fit["net"].Ra)
+    np.testing.assert_array_equal(back.fit_state.net.Ra, m.fit_state.net.Ra)
     pd.testing.assert_frame_equal(back.anomaly(df), m.anomaly(df))
     cont = DeepLearningEstimator(autoencoder=True, activation="Tanh", hidden=[6], epochs=6, seed=2,
                                  reproducible=True, sparsity_beta=0.5, average_activation=-0.3, checkpoint=path)
     cont.train(x=NUM, training_frame=df)
-    assert cont._fit["result"].epochs >= 6
-    assert not np.array_equal(cont._fit["net"].Ra, m._fit["net"].Ra)
+    assert cont.fit_state.epochs >= 6
+    assert not np.array_equal(cont.fit_state.net.Ra, m.fit_state.net.Ra)
 
 
 def test_sparse_autoencoder_on_two_workers(client):
@@ -64,7 +64,7 @@ def test_sparse_autoencoder_on_two_workers(client):
     m = DeepLearningEstimator(autoencoder=True, activation="Rectifier", hidden=[8], epochs=4, seed=3,
                               sparsity_beta=1.0, average_activation=0.1, mini_batch_size=4)
     m.train(x=NUM, training_frame=df)
-    ra = m._fit["net"].Ra
+    ra = m.fit_state.net.Ra
     assert np.isfinite(ra).all() and np.abs(ra).max() > 0
     assert np.isfinite(m.anomaly(df).compute()["Reconstruction.MSE"]).all()
 
