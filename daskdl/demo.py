@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 import time
 
+import daskdl
+from daskdl.datasets import mnist
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -20,9 +23,6 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
-
-    import daskdl
-    from daskdl.datasets import mnist
 
     client = daskdl.init(n_workers=a.workers)
     print(f"Dask cluster: {client}")
