@@ -63,3 +63,24 @@ def ecg_frame(name):
     df = pd.read_csv(data_path(name), header=None)
     df.columns = [f"C{i + 1}" for i in range(df.shape[1])]
     return df
+
+
+# ---- data loaders (fixtures; the frames are shared: copy before changing one in place) ----------
+@pytest.fixture(scope="session")
+def prostate():
+    """prostate.csv with CAPSULE, RACE, DPROS, DCAPS and GLEASON as categoricals."""
+    return prostate_frame()
+
+
+@pytest.fixture(scope="session")
+def ecg():
+    """``ecg(name)``: an ECG file (no header) with H2O's column names C1..C210."""
+    return ecg_frame
+
+
+@pytest.fixture(scope="session")
+def iris():
+    """iris.csv (species as text)."""
+    import pandas as pd
+
+    return pd.read_csv(data_path("iris.csv"))
