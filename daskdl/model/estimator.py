@@ -198,12 +198,13 @@ class _EstimatorBase:
     @_told_when_the_client_closes
     def train(self, x=None, y=None, training_frame=None, validation_frame=None, offset_column=None,
               weights_column=None, fold_column=None, ignored_columns=None, model_id=None, verbose=False,
-              max_runtime_secs=None, out_of_core=None, client=None):
+              max_runtime_secs=None, out_of_core=None, client=None, workers=None):
         """Train on ``training_frame`` (dask or pandas DataFrame); returns ``self``.
 
         ``client`` (daskdl only): the ``distributed.Client`` to train on; None uses the current
         client, or trains in this process when there is none (as xgboost.dask / lightgbm.dask);
-        False trains in this process.
+        False trains in this process. ``workers`` (daskdl only): the addresses of the workers to
+        train on (None: all of the client's; a set that has left the cluster falls back to all).
         ``verbose=True`` logs a line per scoring event on the ``"daskdl"`` logger.
 
         ``out_of_core`` (daskdl only): ``True`` streams each worker's partitions through the
@@ -269,7 +270,7 @@ class _EstimatorBase:
                 x = [c for c in x if c != fold_column]
         frames = (training_frame, validation_frame)
         kw = dict(x=x, y=y, model_id=self._id, estimator=type(self).__name__, out_of_core=out_of_core,
-                  verbose=verbose)
+                  verbose=verbose, workers=workers)
         cv = None
         if parms.get("checkpoint") is not None:
             fs = fit(client, frames, parms, **kw)
@@ -287,7 +288,7 @@ class _EstimatorBase:
                 schema = prepared.schema
                 cv = cross_validate(client, training_frame, parms, x, y, nfolds=nfolds, seed=prepared.resolved.seed,
                                     classes=schema.classes if schema.classification else None, main_id=self._id,
-                                    out_of_core=out_of_core, verbose=verbose)
+                                    workers=workers, out_of_core=out_of_core, verbose=verbose)
                 # main model (spec 9.4): no best-model overwrite; with early stopping or a time limit,
                 # the mean number of epochs of the fold models and no early stopping
                 overrides = {"overwrite_with_best_model": False}

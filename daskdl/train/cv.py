@@ -374,12 +374,12 @@ def fold_parameters(parms: dict, k: int, main_id: str) -> dict:
 
 
 def cross_validate(client, frame, parms: dict, x, y, *, nfolds: int, seed: int, classes, main_id: str,
-                   out_of_core=None, verbose=False) -> CVResult:
+                   workers=None, out_of_core=None, verbose=False) -> CVResult:
     """Train the fold models and compute the cross-validation metrics (spec 9.4).
 
     On a client with several workers the folds train side by side, each on one worker (a fold
     whose worker leaves the cluster trains on the others); without a client, one after another in
-    this process."""
+    this process. ``workers``: the workers to use (None: all of the client's)."""
     if CV_WEIGHTS in [str(c) for c in frame.columns]:
         raise ValueError(f"training_frame must not have a column named {CV_WEIGHTS!r} (used by cross-validation)")
     assigner = make_assigner(frame, parms, y, nfolds, seed, classes)
@@ -400,9 +400,9 @@ def cross_validate(client, frame, parms: dict, x, y, *, nfolds: int, seed: int, 
         except Exception as e:
             raise type(e)(f"cross-validation fold model {k + 1} of {K} failed: {e}") from e
 
-    workers = _workers_of(client)
+    workers = sorted(workers) if workers is not None else _workers_of(client)
     if len(workers) <= 1:
-        models = [train_one(k, None) for k in range(K)]
+        models = [train_one(k, workers or None) for k in range(K)]
     else:
         free: queue.Queue = queue.Queue()
         for w in workers[:min(K, len(workers))]:
