@@ -65,11 +65,23 @@ def ecg_frame(name):
     return df
 
 
-# ---- data loaders (fixtures; the frames are shared: copy before changing one in place) ----------
+# ---- data loaders: fixtures giving a function that reads a fresh frame (change it freely) -------
+PROSTATE_FACTORS = ("CAPSULE", "RACE", "DPROS", "DCAPS", "GLEASON")
+
+
 @pytest.fixture(scope="session")
 def prostate():
-    """prostate.csv with CAPSULE, RACE, DPROS, DCAPS and GLEASON as categoricals."""
-    return prostate_frame()
+    """``prostate(factors=PROSTATE_FACTORS, drop_id=False)``: prostate.csv with ``factors`` as
+    categoricals (and without its ID column with ``drop_id=True``)."""
+    import pandas as pd
+
+    def load(factors=PROSTATE_FACTORS, drop_id=False):
+        df = pd.read_csv(data_path("prostate.csv"))
+        for c in factors:
+            df[c] = df[c].astype("category")
+        return df.drop(columns=["ID"]) if drop_id else df
+
+    return load
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +92,7 @@ def ecg():
 
 @pytest.fixture(scope="session")
 def iris():
-    """iris.csv (species as text)."""
+    """``iris()``: iris.csv (species as text)."""
     import pandas as pd
 
-    return pd.read_csv(data_path("iris.csv"))
+    return lambda: pd.read_csv(data_path("iris.csv"))

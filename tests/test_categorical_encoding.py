@@ -3,7 +3,6 @@ enum_limited and eigen (H2O's encodings for deep learning)."""
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import prostate_frame
 
 import daskdl
 from daskdl import DeepLearningEstimator
@@ -48,10 +47,10 @@ def test_sort_by_response_and_enum_limited():
 
 
 @pytest.mark.parametrize("enc", ["Binary", "LabelEncoder", "SortByResponse", "EnumLimited"])
-def test_encodings_train_predict_save_and_continue(enc, tmp_path):
+def test_encodings_train_predict_save_and_continue(prostate, enc, tmp_path):
     import dask.dataframe as dd
 
-    pdf = prostate_frame().drop(columns=["ID"])
+    pdf = prostate().drop(columns=["ID"])
     df = dd.from_pandas(pdf, npartitions=3)
     kw = dict(hidden=[8], epochs=4, seed=1, reproducible=True, categorical_encoding=enc, quiet_mode=True)
     m = DeepLearningEstimator(**kw)
@@ -116,8 +115,8 @@ def test_eigen_projection_is_an_eigenvector_of_h2os_matrix():
     assert np.isnan(out["c.Eigen"].iloc[1]) and np.isnan(out["c.Eigen"].iloc[2])  # unseen, missing
 
 
-def test_eigen_trains_and_bad_uses_are_refused(tmp_path):
-    df = prostate_frame().drop(columns=["ID"])
+def test_eigen_trains_and_bad_uses_are_refused(prostate, tmp_path):
+    df = prostate().drop(columns=["ID"])
     m = DeepLearningEstimator(categorical_encoding="Eigen", hidden=[8], epochs=5, seed=1, reproducible=True,
                               quiet_mode=True)
     m.train(y="CAPSULE", training_frame=df)

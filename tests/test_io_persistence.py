@@ -14,22 +14,15 @@ import pytest
 import daskdl
 from daskdl.io import load_model, save_model
 from daskdl.io.zarr_store import _manifest, _sha256
-from conftest import data_path, ecg_frame, prostate_frame
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROSTATE_X = ["AGE", "RACE", "DPROS", "DCAPS", "PSA", "VOL", "GLEASON"]
 
 
-prostate = prostate_frame
-ecg = ecg_frame
-
-
-def iris():
-    return pd.read_csv(data_path("iris.csv"))
 
 
 @pytest.fixture(scope="module")
-def models():
+def models(ecg, iris, prostate):
     """Four small trained models with the frame they are scored on."""
     pros = prostate()
     ir = iris()
@@ -263,7 +256,7 @@ def test_not_a_model(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ committed fixture
-def test_committed_fixture_still_loads_and_predicts():
+def test_committed_fixture_still_loads_and_predicts(prostate):
     """A model saved with format version 1 (prostate, hidden [4]) keeps loading and predicting."""
     frame = prostate()
     m = load_model(FIXTURES / "prostate_dl_v1")

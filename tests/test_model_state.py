@@ -5,7 +5,6 @@ import dataclasses
 import gc
 import importlib.util
 import json
-import warnings
 import weakref
 from pathlib import Path
 
@@ -25,7 +24,7 @@ X = ["AGE", "RACE", "DPROS", "DCAPS", "PSA", "VOL", "GLEASON"]
 @pytest.fixture(scope="module")
 def rare(prostate):
     """prostate with class 1 of CAPSULE made rare (30 of 257 rows)."""
-    df = prostate.drop(columns=["ID"])
+    df = prostate().drop(columns=["ID"])
     return pd.concat([df[df["CAPSULE"].astype(int) == 0], df[df["CAPSULE"].astype(int) == 1].head(30)])
 
 

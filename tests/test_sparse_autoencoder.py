@@ -2,7 +2,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import prostate_frame
 
 import daskdl
 from daskdl import DeepLearningEstimator
@@ -10,8 +9,8 @@ from daskdl import DeepLearningEstimator
 NUM = ["AGE", "PSA", "VOL", "GLEASON"]
 
 
-def _frame():
-    df = prostate_frame()
+def _frame(prostate):
+    df = prostate()
     df["GLEASON"] = df["GLEASON"].astype(float)
     return df[NUM]
 
@@ -21,8 +20,8 @@ def _mean_hidden(m, df):
 
 
 @pytest.mark.parametrize("act,target", [("Tanh", -0.6), ("Rectifier", 0.05)])
-def test_sparsity_pulls_mean_activation_to_target(act, target):
-    df = _frame()
+def test_sparsity_pulls_mean_activation_to_target(prostate, act, target):
+    df = _frame(prostate)
     kw = dict(autoencoder=True, activation=act, hidden=[12], epochs=30, seed=1, reproducible=True)
     dense = DeepLearningEstimator(**kw)
     dense.train(x=NUM, training_frame=df)
@@ -41,8 +40,8 @@ def test_sparsity_pulls_mean_activation_to_target(act, target):
     assert not ra[:units[0]].any()
 
 
-def test_sparse_state_survives_save_load_and_checkpoint(tmp_path):
-    df = _frame()
+def test_sparse_state_survives_save_load_and_checkpoint(prostate, tmp_path):
+    df = _frame(prostate)
     m = DeepLearningEstimator(autoencoder=True, activation="Tanh", hidden=[6], epochs=3, seed=2, reproducible=True,
                               sparsity_beta=0.5, average_activation=-0.3)
     m.train(x=NUM, training_frame=df)
@@ -57,10 +56,10 @@ def test_sparse_state_survives_save_load_and_checkpoint(tmp_path):
     assert not np.array_equal(cont.fit_state.net.Ra, m.fit_state.net.Ra)
 
 
-def test_sparse_autoencoder_on_two_workers(client):
+def test_sparse_autoencoder_on_two_workers(prostate, client):
     import dask.dataframe as dd
 
-    df = dd.from_pandas(_frame(), npartitions=4)
+    df = dd.from_pandas(_frame(prostate), npartitions=4)
     m = DeepLearningEstimator(autoencoder=True, activation="Rectifier", hidden=[8], epochs=4, seed=3,
                               sparsity_beta=1.0, average_activation=0.1, mini_batch_size=4)
     m.train(x=NUM, training_frame=df)
@@ -73,8 +72,8 @@ def test_sparse_autoencoder_on_two_workers(client):
     (dict(activation="Rectifier", sparsity_beta=0.5, average_activation=0.0), "average_activation must be > 0"),
     (dict(activation="Tanh", sparsity_beta=0.5, average_activation=1.5), "average_activation must be in (-1, 1)"),
 ])
-def test_sparse_autoencoder_target_is_checked(kw, needle):
+def test_sparse_autoencoder_target_is_checked(prostate, kw, needle):
     m = DeepLearningEstimator(autoencoder=True, hidden=[4], epochs=1, **kw)
     with pytest.raises(ValueError) as ei:
-        m.train(x=NUM, training_frame=_frame())
+        m.train(x=NUM, training_frame=_frame(prostate))
     assert needle in str(ei.value)

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import uuid4
 
 import numpy as np
