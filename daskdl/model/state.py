@@ -125,9 +125,10 @@ class History:
         return pd.DataFrame(self.rows)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitState:
-    """Everything a fitted model is, and nothing that refers to a cluster or a frame.
+    """Everything a fitted model is, and nothing that refers to a cluster or a frame (immutable:
+    ``dataclasses.replace`` makes a changed copy).
 
     ``params`` are the user's parameters as plain values (frames left out, models named by id,
     a custom metric by its reference); ``resolved`` the values training used."""
