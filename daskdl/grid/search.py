@@ -5,7 +5,6 @@ import copy
 import itertools
 import math
 import os
-import queue
 import random
 import threading
 import time
@@ -15,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from ..params import PARAMETERS
-from .._client import current_client
 from ..model.estimator import DeepLearningEstimator
 from ..train.stopping import stop_early
 
@@ -171,22 +169,6 @@ class GridSearch:
             return 2 if (os.cpu_count() or 1) >= 2 else 1
         return self.parallelism
 
-    @staticmethod
-    def _worker_groups(n_par: int):
-        """Models built side by side train on their own workers: the client's workers dealt into
-        ``n_par`` groups (a queue a build takes one from and gives back); None when models are
-        built one at a time, in this process or on fewer workers than parallel builds."""
-        client = current_client()
-        if n_par <= 1 or client is None:
-            return None
-        workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
-        if len(workers) < n_par:
-            return None
-        groups: queue.Queue = queue.Queue()
-        for g in range(n_par):
-            groups.put(workers[g::n_par])
-        return groups
-
     # ---- training -------------------------------------------------------------------------
     def train(self, x=None, y=None, training_frame=None, validation_frame=None, **params):
         """Train every combination (or until the search criteria stop the search); returns ``self``.
@@ -213,8 +195,6 @@ class GridSearch:
         start_index = len(self._models) + len(self._failed)
         stop = threading.Event()
 
-        groups = self._worker_groups(self._n_parallel())
-
         def build(i, hyper):
             p = dict(base)
             p.update(copy.deepcopy(hyper))
@@ -223,18 +203,13 @@ class GridSearch:
                 left = deadline - time.time()
                 own = float(p.get("max_runtime_secs") or 0)
                 p["max_runtime_secs"] = max(left, 1e-3) if own <= 0 else min(own, max(left, 1e-3))
-            workers = None if groups is None else groups.get()
             try:
                 m = self._cls(**p)
-                m.train(x=x, y=y, training_frame=training_frame, validation_frame=validation_frame,
-                        workers=workers)
+                m.train(x=x, y=y, training_frame=training_frame, validation_frame=validation_frame)
             except Exception as e:  # recorded, not dropped
                 with lock:
                     self._failed.append((hyper, f"{type(e).__name__}: {e}"))
                 return
-            finally:
-                if groups is not None:
-                    groups.put(workers)
             with lock:
                 self._models.append((m, hyper))
                 if self._should_stop():
