@@ -19,6 +19,9 @@ from daskdl.train import driver
 from daskdl.train.task import KernelConfig, average_models, combine_models, train_pass
 
 ONE_THREAD_EACH = [("127.0.0.1", 1), ("127.0.0.1", 1)]
+# the suite's shared LocalCluster (tests/conftest.py ``client``) keeps worker processes and threads
+# alive beside these in-process clusters: they are not this test's leaks
+CLEAN = {"processes": False, "threads": False}
 
 
 def _problem(n=400, seed=0):
@@ -48,7 +51,7 @@ async def _in_thread(fn, address):
     return await asyncio.to_thread(run)
 
 
-@gen_cluster(client=False, nthreads=ONE_THREAD_EACH, timeout=180)
+@gen_cluster(client=False, nthreads=ONE_THREAD_EACH, timeout=180, clean_kwargs=CLEAN)
 async def test_blocks_are_placed_on_their_workers_in_contiguous_runs(s, a, b):
     frame, schema, res = _problem()
 
@@ -68,7 +71,7 @@ async def test_blocks_are_placed_on_their_workers_in_contiguous_runs(s, a, b):
     assert sum(rows.values()) == n_rows == 400
 
 
-@gen_cluster(client=False, nthreads=ONE_THREAD_EACH, timeout=180)
+@gen_cluster(client=False, nthreads=ONE_THREAD_EACH, timeout=180, clean_kwargs=CLEAN)
 async def test_an_explicit_worker_set_keeps_the_data_on_it(s, a, b):
     frame, schema, res = _problem()
 
@@ -85,7 +88,7 @@ async def test_an_explicit_worker_set_keeps_the_data_on_it(s, a, b):
     assert fallback == sorted([a.address, b.address])
 
 
-@gen_cluster(client=False, nthreads=ONE_THREAD_EACH, timeout=180)
+@gen_cluster(client=False, nthreads=ONE_THREAD_EACH, timeout=180, clean_kwargs=CLEAN)
 async def test_one_iteration_is_the_average_of_the_workers_passes(s, a, b):
     frame, schema, res = _problem()
 
