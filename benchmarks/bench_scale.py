@@ -84,7 +84,7 @@ def run_workers(a):
                 err = m.model_performance(test_data=test).classification_error()
                 row = {"bench": "workers", "workers": n_workers, "threads": threads, "repeat": rep,
                        "replicate_training_data": not a.no_replicate,
-                       "epochs": m._fit["result"].epochs, "train_s": wall, "samples_per_s": speed,
+                       "epochs": m.fit_state.epochs, "train_s": wall, "samples_per_s": speed,
                        "test_error": err}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
@@ -129,7 +129,7 @@ def run_flights(a):
         t_score = time.time() - t1
         stop.set()
         th.join()
-        res = m._fit["result"]
+        res = m.fit_state
         row = {"bench": "flights", "rows": res.n_rows, "epochs": res.epochs, "train_wall_s": wall,
                "samples_per_s_end_to_end": res.samples / wall, "test_auc": auc, "score_test_s": t_score,
                "peak_worker_rss_mb": max(sum(r) for _, r in rss) / 2 ** 20 if rss else None}
@@ -172,7 +172,7 @@ def run_outofcore(a):
         peak = max(max(r) for _, r in rss) if rss else 0
         row = {"bench": "outofcore", "rows": n_rows, "parquet_bytes": size,
                "pandas_bytes_estimate": in_memory, "workers": 2, "memory_limit_per_worker": limit,
-               "data_over_total_limit": in_memory / (2 * limit), "epochs": m._fit["result"].epochs,
+               "data_over_total_limit": in_memory / (2 * limit), "epochs": m.fit_state.epochs,
                "train_wall_s": wall, "peak_worker_rss_mb": peak / 2 ** 20,
                "peak_rss_over_limit": peak / limit, "train_auc": m.auc(),
                "rss_timeline_mb": [(round(t, 1), [round(x / 2 ** 20) for x in r]) for t, r in rss[::8]]}

@@ -150,7 +150,7 @@ def main():
                    "peak_worker_rss_mb": [round(peaks.get(p, 0) / 2 ** 20, 1) for p in pids],
                    "peak_over_limit": max(peaks.values(), default=0) / limit,
                    "workers_lost": a.workers - alive,
-                   "epochs": None if err else m._fit["result"].epochs, "train_wall_s": round(wall, 1),
+                   "epochs": None if err else m.fit_state.epochs, "train_wall_s": round(wall, 1),
                    "train_classification_error": None if err else m.model_performance().classification_error(),
                    "error": err}
             print(json.dumps(row), flush=True)

@@ -24,7 +24,7 @@ def __getattr__(name):
     # the scikit-learn estimators import scikit-learn: only when asked for
     if name in _SKLEARN:
         try:
-            from . import sklearn as _sk
+            from . import sklearn as _sk  # scikit-learn is optional: imported when asked for
         except ImportError as e:  # pragma: no cover
             raise ImportError(f"daskdl.{name} needs scikit-learn: pip install 'daskdl[sklearn]' ({e})") from e
         return getattr(_sk, name)

@@ -5,6 +5,10 @@ import logging
 import os
 import sys
 
+from .kernels import codes, rowsgd
+from .kernels.prep import standardize_columns
+from .model.network import Layout, Network
+
 logger = logging.getLogger("daskdl")
 
 
@@ -129,9 +133,6 @@ def warm_up():
     :func:`init`, as H2O's cluster start-up does its own, so that the first fit does not pay it)."""
     import numpy as np
 
-    from .kernels import codes, rowsgd
-    from .model.network import Layout, Network
-
     lay = Layout(np.array([3, 2, 2]), codes.RECTIFIER, codes.SOFTMAX, False)
     net = Network(lay)
     hp = np.zeros(codes.HP_SIZE)
@@ -144,8 +145,6 @@ def warm_up():
             *net.arrays(), hp, ip, 1, 0)
     rowsgd.train_serial(*args)
     rowsgd.train_copies(*args, 2, 2)
-    from .kernels.prep import standardize_columns
-
     v = np.zeros(3, np.float32)
     na = np.zeros((4, 3), bool, order="F")
     for src in (np.zeros((4, 3), np.float32), np.zeros((4, 3), np.float32, order="F")):

@@ -22,6 +22,10 @@ import logging
 import sys
 from pathlib import Path
 
+from ._client import init
+from .frame import asfactor, import_file
+from .io import load_model
+from .model.estimator import DeepLearningEstimator
 from .params import PARAMS
 
 logger = logging.getLogger("daskdl")
@@ -91,8 +95,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _connect(args):
-    from ._client import init
-
     if args.scheduler_address:
         return init(args.scheduler_address)
     if args.scheduler_file:
@@ -107,16 +109,12 @@ def _columns(text: str) -> list[str]:
 
 
 def _read(path, factors, storage_options):
-    from .frame import asfactor, import_file
-
     frame = import_file(path, storage_options=storage_options)
     present = [c for c in factors if c in frame.columns]
     return asfactor(frame, present) if present else frame
 
 
 def _train(args) -> int:
-    from .model.estimator import DeepLearningEstimator
-
     params = {}
     if args.params:
         params.update(json.loads(Path(args.params).read_text()))
@@ -153,8 +151,6 @@ def _train(args) -> int:
 
 
 def _predict(args) -> int:
-    from .io import load_model
-
     model = load_model(args.model)
     frame = _read(args.data, _columns(args.factor), args.storage_options)
     pred = model.predict(frame)
@@ -170,7 +166,7 @@ def _predict(args) -> int:
     else:
         pred.to_csv(out, single_file=True, index=False) if hasattr(pred, "dask") else pred.to_csv(out, index=False)
     logger.info("predictions of %s written to %s", model.model_id, out)
-    y = model._fit["y"]
+    y = model.fit_state.y
     if y is not None and y in frame.columns:
         perf = model.model_performance(frame)
         logger.info("metrics on %s:\n%s", args.data, perf)

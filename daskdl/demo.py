@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 import time
 
+import daskdl
+from daskdl.datasets import mnist
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -20,9 +23,6 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
-
-    import daskdl
-    from daskdl.datasets import mnist
 
     client = daskdl.init(n_workers=a.workers)
     print(f"Dask cluster: {client}")
@@ -39,10 +39,10 @@ def main(argv=None):
     t_pred = time.time() - t0
     truth = test[y].compute().astype(int).to_numpy()
     err = float((pred["predict"].astype(int).to_numpy() != truth).mean())
-    samples = model._fit["result"].samples
+    samples = model.fit_state.samples
     print(model)
     print()
-    print(f"MNIST test error: {100 * err:.2f} %  (epochs {model._fit['result'].epochs:.2f})")
+    print(f"MNIST test error: {100 * err:.2f} %  (epochs {model.fit_state.epochs:.2f})")
     print(f"train time: {t_train:.1f} s  ({samples / t_train:,.0f} samples/s end to end)")
     print(f"predict: {len(pred):,} rows in {t_pred:.2f} s  ({len(pred) / t_pred:,.0f} rows/s)")
     client.close()

@@ -20,6 +20,7 @@ import random
 import warnings
 from dataclasses import dataclass
 
+from daskdl.metrics.custom import resolve_custom_metric
 from daskdl._validation import (
     Problems,
     check_bool,
@@ -53,21 +54,38 @@ FLOAT_MAX = 3.4028235e38  # Java Float.MAX_VALUE, H2O's max_w2 default
 INT_MAX = 2147483647  # Java Integer.MAX_VALUE
 
 @dataclass(frozen=True)
+class Range:
+    """The allowed interval of a number (or of each number of a list): ``lo`` / ``hi`` bounds
+    (None: unbounded), open or closed; ``allow_inf`` admits infinity; ``rule`` is the message's
+    wording where the default one (``must be >= 0``) would not say it well."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    allow_inf: bool = False
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
 class Param:
     """One H2O Deep Learning parameter: its name, H2O's default, its type (as annotated in
     ``DeepLearningEstimator.__init__``), the allowed values of an enum (canonical lowercase
-    snake case, ``None`` for other parameters) and a one-line description."""
+    snake case, ``None`` for other parameters), a one-line description and the allowed range of
+    a number. :func:`validate` checks every value against its type, values and range."""
 
     name: str
     default: object
     type: str
     values: tuple[str, ...] | None
     doc: str
+    range: Range | None = None
 
 
-def _p(name, default, type_, *rest):
+def _p(name, default, type_, *rest, **range_):
     values, doc = (rest[0], rest[1]) if len(rest) == 2 else (None, rest[0])
-    return Param(name, default, type_, tuple(values) if values is not None else None, doc)
+    return Param(name, default, type_, tuple(values) if values is not None else None, doc,
+                 Range(**range_) if range_ else None)
 
 
 #: The 91 parameters of h2o 3.46's ``H2ODeepLearningEstimator``, in H2O's order, with H2O's
@@ -81,7 +99,8 @@ PARAMS: tuple[Param, ...] = (
     _p('validation_frame', None, 'Any',
           'Validation data (a dask or pandas DataFrame), scored during training.'),
     _p('nfolds', 0, 'int',
-          'Number of folds for K-fold cross-validation (0 to disable or >= 2).'),
+          'Number of folds for K-fold cross-validation (0 to disable or >= 2).',
+          lo=0),
     _p('keep_cross_validation_models', True, 'bool',
           'Whether to keep the cross-validation models.'),
     _p('keep_cross_validation_predictions', False, 'bool',
@@ -107,12 +126,15 @@ PARAMS: tuple[Param, ...] = (
     _p('balance_classes', False, 'bool',
           'Balance training data class counts via over/under-sampling (for imbalanced data).'),
     _p('class_sampling_factors', None, 'list[float] | None',
-          'Desired over/under-sampling ratios per class (in lexicographic order); requires balance_classes.'),
+          'Desired over/under-sampling ratios per class (in lexicographic order); requires balance_classes.',
+          lo=0.0, rule='must all be >= 0'),
     _p('max_after_balance_size', 5.0, 'float',
           'Maximum relative size of the training data after balancing class counts (can be less than 1.0). '
-          'Requires balance_classes.'),
+          'Requires balance_classes.',
+          lo=0.0, lo_open=True),
     _p('max_confusion_matrix_size', 20, 'int',
-          '[Deprecated] Maximum number of classes for confusion matrices to be printed.'),
+          '[Deprecated] Maximum number of classes for confusion matrices to be printed.',
+          lo=1),
     _p('checkpoint', None, 'Any',
           'Model checkpoint to resume training with (a model, a model_id or a saved model path).'),
     _p('pretrained_autoencoder', None, 'Any',
@@ -130,47 +152,65 @@ PARAMS: tuple[Param, ...] = (
     _p('hidden', [200, 200], 'list[int]',
           'Hidden layer sizes (e.g. [100, 100]).'),
     _p('epochs', 10.0, 'float',
-          'How many times the dataset should be iterated (streamed), can be fractional.'),
+          'How many times the dataset should be iterated (streamed), can be fractional.',
+          lo=0.0),
     _p('train_samples_per_iteration', -2, 'int',
-          'Training samples (globally) per iteration: 0 one epoch, -1 all available data, -2 automatic.'),
+          'Training samples (globally) per iteration: 0 one epoch, -1 all available data, -2 automatic.',
+          lo=-2, rule='must be -2 (auto-tune), -1 (all rows on every node), 0 (one epoch) or >= 1'),
     _p('target_ratio_comm_to_comp', 0.05, 'float',
-          'Target ratio of communication overhead to computation (train_samples_per_iteration=-2 auto-tuning).'),
+          'Target ratio of communication overhead to computation (train_samples_per_iteration=-2 auto-tuning).',
+          lo=0.0),
     _p('seed', -1, 'int',
-          'Seed for random numbers (-1: random); reproducible only with reproducible=True.'),
+          'Seed for random numbers (-1: random); reproducible only with reproducible=True.',
+          lo=-(2 ** 63), hi=2 ** 63 - 1, rule='must fit in a signed 64-bit integer'),
     _p('adaptive_rate', True, 'bool',
           'Adaptive learning rate.'),
     _p('rho', 0.99, 'float',
-          'Adaptive learning rate time decay factor (similarity to prior updates).'),
+          'Adaptive learning rate time decay factor (similarity to prior updates).',
+          lo=0.0, hi=1.0, hi_open=True),
     _p('epsilon', 1e-08, 'float',
-          'Adaptive learning rate smoothing factor (to avoid divisions by zero and allow progress).'),
+          'Adaptive learning rate smoothing factor (to avoid divisions by zero and allow progress).',
+          lo=0.0, lo_open=True),
     _p('rate', 0.005, 'float',
-          'Learning rate (higher => less stable, lower => slower convergence).'),
+          'Learning rate (higher => less stable, lower => slower convergence).',
+          lo=0.0),
     _p('rate_annealing', 1e-06, 'float',
-          'Learning rate annealing: rate / (1 + rate_annealing * samples).'),
+          'Learning rate annealing: rate / (1 + rate_annealing * samples).',
+          lo=0.0),
     _p('rate_decay', 1.0, 'float',
-          'Learning rate decay factor between layers (N-th layer: rate * rate_decay ^ (n - 1)).'),
+          'Learning rate decay factor between layers (N-th layer: rate * rate_decay ^ (n - 1)).',
+          lo=0.0),
     _p('momentum_start', 0.0, 'float',
-          'Initial momentum at the beginning of training (try 0.5).'),
+          'Initial momentum at the beginning of training (try 0.5).',
+          lo=0.0, hi=1.0, hi_open=True),
     _p('momentum_ramp', 1000000.0, 'float',
-          'Number of training samples for which momentum increases.'),
+          'Number of training samples for which momentum increases.',
+          lo=0.0),
     _p('momentum_stable', 0.0, 'float',
-          'Final momentum after the ramp is over (try 0.99).'),
+          'Final momentum after the ramp is over (try 0.99).',
+          lo=0.0, hi=1.0, hi_open=True),
     _p('nesterov_accelerated_gradient', True, 'bool',
           'Use Nesterov accelerated gradient (recommended).'),
     _p('input_dropout_ratio', 0.0, 'float',
-          'Input layer dropout ratio (can improve generalization, try 0.1 or 0.2).'),
+          'Input layer dropout ratio (can improve generalization, try 0.1 or 0.2).',
+          lo=0.0, hi=1.0, hi_open=True),
     _p('hidden_dropout_ratios', None, 'list[float] | None',
-          'Hidden layer dropout ratios, one per hidden layer (default 0.5 for the activations with dropout).'),
+          'Hidden layer dropout ratios, one per hidden layer (default 0.5 for the activations with dropout).',
+          lo=0.0, hi=1.0, hi_open=True),
     _p('l1', 0.0, 'float',
-          'L1 regularization (can add stability and improve generalization, causes many weights to become 0).'),
+          'L1 regularization (can add stability and improve generalization, causes many weights to become 0).',
+          lo=0.0),
     _p('l2', 0.0, 'float',
-          'L2 regularization (can add stability and improve generalization, causes many weights to be small).'),
+          'L2 regularization (can add stability and improve generalization, causes many weights to be small).',
+          lo=0.0),
     _p('max_w2', FLOAT_MAX, 'float',
-          'Constraint for squared sum of incoming weights per unit (e.g. for Rectifier).'),
+          'Constraint for squared sum of incoming weights per unit (e.g. for Rectifier).',
+          lo=0.0, lo_open=True, allow_inf=True),
     _p('initial_weight_distribution', 'uniform_adaptive', 'str', ('uniform_adaptive', 'uniform', 'normal'),
           'Initial weight distribution.'),
     _p('initial_weight_scale', 1.0, 'float',
-          'Uniform: -value...value, Normal: stddev.'),
+          'Uniform: -value...value, Normal: stddev.',
+          lo=0.0),
     _p('initial_weights', None, 'Any',
           'Weight matrices to initialize the network with (one per layer: arrays or DataFrames).'),
     _p('initial_biases', None, 'Any',
@@ -182,34 +222,44 @@ PARAMS: tuple[Param, ...] = (
            'quantile', 'huber'),
           'Distribution function.'),
     _p('quantile_alpha', 0.5, 'float',
-          'Desired quantile for Quantile regression, must be between 0 and 1.'),
+          'Desired quantile for Quantile regression, must be between 0 and 1.',
+          lo=0.0, hi=1.0),
     _p('tweedie_power', 1.5, 'float',
-          'Tweedie power for Tweedie regression, must be between 1 and 2.'),
+          'Tweedie power for Tweedie regression, must be between 1 and 2.',
+          lo=1.0, hi=2.0, lo_open=True, hi_open=True),
     _p('huber_alpha', 0.9, 'float',
-          'Desired quantile for Huber/M-regression (threshold between quadratic and linear loss, in [0, 1]).'),
+          'Desired quantile for Huber/M-regression (threshold between quadratic and linear loss, in [0, 1]).',
+          lo=0.0, hi=1.0),
     _p('score_interval', 5.0, 'float',
-          'Shortest time interval (in seconds) between model scoring.'),
+          'Shortest time interval (in seconds) between model scoring.',
+          lo=0.0),
     _p('score_training_samples', 10000, 'int',
-          'Number of training set samples for scoring (0 for all).'),
+          'Number of training set samples for scoring (0 for all).',
+          lo=0, rule='must be >= 0 (0 = all rows)'),
     _p('score_validation_samples', 0, 'int',
-          'Number of validation set samples for scoring (0 for all).'),
+          'Number of validation set samples for scoring (0 for all).',
+          lo=0, rule='must be >= 0 (0 = all rows)'),
     _p('score_duty_cycle', 0.1, 'float',
-          'Maximum duty cycle fraction for scoring (lower: more training, higher: more scoring).'),
+          'Maximum duty cycle fraction for scoring (lower: more training, higher: more scoring).',
+          lo=0.0, hi=1.0),
     _p('classification_stop', 0.0, 'float',
           'Stopping criterion for classification error fraction on training data (-1 to disable).'),
     _p('regression_stop', 1e-06, 'float',
           'Stopping criterion for regression error (MSE) on training data (-1 to disable).'),
     _p('stopping_rounds', 5, 'int',
           'Stop if the moving average of length k of stopping_metric does not improve for k scoring events (0 '
-          'to disable).'),
+          'to disable).',
+          lo=0, rule='must be >= 0 (0 disables early stopping)'),
     _p('stopping_metric', 'auto', 'str',
           ('auto', 'deviance', 'logloss', 'mse', 'rmse', 'mae', 'rmsle', 'auc', 'aucpr', 'lift_top_group',
            'misclassification', 'mean_per_class_error', 'custom', 'custom_increasing'),
           'Metric to use for early stopping (AUTO: logloss for classification, deviance for regression).'),
     _p('stopping_tolerance', 0.0, 'float',
-          'Relative tolerance for metric-based stopping (stop if the relative improvement is below this).'),
+          'Relative tolerance for metric-based stopping (stop if the relative improvement is below this).',
+          lo=0.0),
     _p('max_runtime_secs', 0.0, 'float',
-          'Maximum allowed runtime in seconds for model training. Use 0 to disable.'),
+          'Maximum allowed runtime in seconds for model training. Use 0 to disable.',
+          lo=0.0, rule='must be >= 0 (0 = unlimited)'),
     _p('score_validation_sampling', 'uniform', 'str', ('uniform', 'stratified'),
           'Method used to sample validation dataset for scoring.'),
     _p('diagnostics', True, 'bool',
@@ -239,15 +289,18 @@ PARAMS: tuple[Param, ...] = (
     _p('average_activation', 0.0, 'float',
           'Average activation for sparse auto-encoder (experimental).'),
     _p('sparsity_beta', 0.0, 'float',
-          'Sparsity regularization (experimental).'),
+          'Sparsity regularization (experimental).',
+          lo=0.0),
     _p('max_categorical_features', INT_MAX, 'int',
-          'Max. number of categorical features, enforced via hashing (experimental).'),
+          'Max. number of categorical features, enforced via hashing (experimental).',
+          lo=1),
     _p('reproducible', False, 'bool',
           'Force reproducibility on small data (will be slow - only uses 1 thread).'),
     _p('export_weights_and_biases', False, 'bool',
           "Keep the network's weights and biases available as frames (model.weights(), model.biases())."),
     _p('mini_batch_size', 1, 'int',
-          'Mini-batch size (smaller leads to better fit, larger can speed up and generalize better).'),
+          'Mini-batch size (smaller leads to better fit, larger can speed up and generalize better).',
+          lo=1),
     _p('categorical_encoding', 'auto', 'str',
           ('auto', 'enum', 'one_hot_internal', 'one_hot_explicit', 'binary', 'eigen', 'label_encoder',
            'sort_by_response', 'enum_limited'),
@@ -255,9 +308,11 @@ PARAMS: tuple[Param, ...] = (
     _p('elastic_averaging', False, 'bool',
           'Elastic averaging between compute nodes can improve distributed model convergence (experimental).'),
     _p('elastic_averaging_moving_rate', 0.9, 'float',
-          'Elastic averaging moving rate (only if elastic averaging is enabled).'),
+          'Elastic averaging moving rate (only if elastic averaging is enabled).',
+          lo=0.0, hi=1.0),
     _p('elastic_averaging_regularization', 0.001, 'float',
-          'Elastic averaging regularization strength (only if elastic averaging is enabled).'),
+          'Elastic averaging regularization strength (only if elastic averaging is enabled).',
+          lo=0.0),
     _p('export_checkpoints_dir', None, 'str | None',
           'Automatically export generated models to this directory.'),
     _p('auc_type', 'auto', 'str', ('auto', 'none', 'macro_ovr', 'weighted_ovr', 'macro_ovo', 'weighted_ovo'),
@@ -265,7 +320,8 @@ PARAMS: tuple[Param, ...] = (
     _p('custom_metric_func', None, 'Any',
           "Custom evaluation metric: H2O's map/reduce/metric class or its reference (daskdl.upload_custom_metric)."),
     _p('gainslift_bins', -1, 'int',
-          'Gains/lift table number of bins (0 disables, -1 automatic binning).'),
+          'Gains/lift table number of bins (0 disables, -1 automatic binning).',
+          lo=-1, rule='must be -1 (automatic), 0 (disabled) or >= 1'),
     # daskdl's own parameters (not in H2O): listed in DASKDL_ONLY
     _p('model_averaging', 'block_momentum', 'str', ('block_momentum', 'average'),
           "daskdl only: how the workers' models are combined each iteration: 'block_momentum' (block "
@@ -281,6 +337,14 @@ _DEFAULTS: tuple[tuple[str, object], ...] = tuple((p.name, p.default) for p in P
 #: Ordered ``name -> default`` for all 91 parameters. Treat as read-only; use
 #: :func:`default_parameters` for a private, mutable copy.
 PARAMETERS: dict[str, object] = {name: copy.deepcopy(default) for name, default in _DEFAULTS}
+
+
+def for_validation(parms: dict) -> dict:
+    """The parameters of ``parms`` as :func:`validate` takes them: frames are not parameters to check."""
+    p = {k: v for k, v in parms.items() if k in PARAMETERS}
+    p["training_frame"] = None
+    p["validation_frame"] = None
+    return p
 
 
 def default_parameters() -> dict[str, object]:
@@ -510,6 +574,41 @@ def _is_default(name: str, value) -> bool:
     return value == default
 
 
+def check_each(pb: Problems, p: dict, skip=()) -> dict:
+    """Check every parameter of ``p`` against its row of :data:`PARAMS`: booleans, enums (with
+    the refused values of ``_REJECTED`` named), optional strings, lists of column names, lists of
+    numbers, the hidden layer sizes, integers and numbers within their :class:`Range`. Returns
+    ``name -> checked value`` (None where the value is refused; the problem is recorded in
+    ``pb``); parameters holding frames, models or callables (``_OPAQUE``) pass through."""
+    out = {}
+    for par in PARAMS:
+        name, v = par.name, p[par.name]
+        if name in skip or name in _OPAQUE:
+            out[name] = v
+            continue
+        r = par.range or Range()
+        if par.type == "bool":
+            out[name] = check_bool(pb, name, v)
+        elif par.values is not None:
+            out[name] = check_enum(pb, name, v, par.values, rejected=_REJECTED.get(name))
+        elif par.type == "str | None":
+            out[name] = check_optional_str(pb, name, v)
+        elif par.type == "list[str] | None":
+            out[name] = check_str_list(pb, name, v)
+        elif par.type == "list[float] | None":
+            out[name] = check_number_list(pb, name, v, lo=r.lo, hi=r.hi, hi_open=r.hi_open, rule=r.rule)
+        elif par.type == "list[int]":
+            out[name] = check_hidden(pb, name, v)
+        elif par.type == "int":
+            out[name] = check_int(pb, name, v, lo=r.lo, hi=r.hi, rule=r.rule)
+        elif par.type == "float":
+            out[name] = check_number(pb, name, v, lo=r.lo, hi=r.hi, lo_open=r.lo_open, hi_open=r.hi_open,
+                                     allow_inf=r.allow_inf, rule=r.rule)
+        else:
+            raise AssertionError(f"parameter {name}: no check for type {par.type!r} in PARAMS")
+    return out
+
+
 def validate(params: dict, *, response_kind: str | None, n_classes: int | None = None,
              y_min: float | None = None, has_validation: bool = False,
              n_rows: int | None = None) -> Resolved:
@@ -560,99 +659,27 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
     if n_rows is not None and n_rows < 1:
         pb.error(f"training_frame must have at least 1 row, got {n_rows}")
 
-    # ---- plain type / range checks -------------------------------------------------------
-    b = {}
-    for name in ("keep_cross_validation_models", "keep_cross_validation_predictions",
-                 "keep_cross_validation_fold_assignment", "ignore_const_cols", "score_each_iteration",
-                 "balance_classes", "overwrite_with_best_model", "use_all_factor_levels", "standardize",
-                 "adaptive_rate", "nesterov_accelerated_gradient", "diagnostics", "fast_mode",
-                 "force_load_balance", "variable_importances", "replicate_training_data",
-                 "single_node_mode", "shuffle_training_data", "quiet_mode", "sparse", "col_major",
-                 "reproducible", "export_weights_and_biases", "elastic_averaging"):
-        b[name] = check_bool(pb, name, p[name])
-    e = {name: check_enum(pb, name, p[name], allowed, rejected=_REJECTED.get(name))
-         for name, allowed in ENUMS.items()}
-    for name in ("fold_column", "response_column", "weights_column", "offset_column",
-                 "export_checkpoints_dir"):
-        check_optional_str(pb, name, p[name])
-    ignored_columns = check_str_list(pb, "ignored_columns", p["ignored_columns"])
-    class_sampling_factors = check_number_list(pb, "class_sampling_factors", p["class_sampling_factors"],
-                                               lo=0.0, rule="must all be >= 0")
-
-    n = {}
-    n["nfolds"] = check_int(pb, "nfolds", p["nfolds"], lo=0)
+    # ---- each parameter against its type, allowed values and range (the table PARAMS) ------
+    n = check_each(pb, p, skip=("autoencoder",))
+    b = e = n
+    ignored_columns = n["ignored_columns"]
+    class_sampling_factors = n["class_sampling_factors"]
+    hidden_dropout_ratios = n["hidden_dropout_ratios"]
+    hidden = n["hidden"]
+    # ... and the rules a range does not express
     if n["nfolds"] == 1:
         pb.error("nfolds must be 0 (no cross-validation) or >= 2, got 1")
     if n["nfolds"] and n_rows is not None and n["nfolds"] > n_rows:
         pb.error(f"nfolds must not exceed the number of training rows ({n_rows}), got {n['nfolds']}")
-    n["max_after_balance_size"] = check_number(pb, "max_after_balance_size", p["max_after_balance_size"],
-                                               lo=0.0, lo_open=True)
-    n["max_confusion_matrix_size"] = check_int(pb, "max_confusion_matrix_size",
-                                               p["max_confusion_matrix_size"], lo=1)
-    hidden = check_hidden(pb, "hidden", p["hidden"])
     if hidden is not None and len(hidden) == 0:  # as H2O: "There must be at least one hidden layer."
         pb.error("hidden must give at least one hidden layer (H2O: there must be at least one hidden layer), "
                  "e.g. [200, 200]; got []")
         hidden = None
-    n["epochs"] = check_number(pb, "epochs", p["epochs"], lo=0.0)
-    n["train_samples_per_iteration"] = check_int(
-        pb, "train_samples_per_iteration", p["train_samples_per_iteration"], lo=-2,
-        rule="must be -2 (auto-tune), -1 (all rows on every node), 0 (one epoch) or >= 1")
-    n["target_ratio_comm_to_comp"] = check_number(pb, "target_ratio_comm_to_comp",
-                                                  p["target_ratio_comm_to_comp"], lo=0.0)
-    n["seed"] = check_int(pb, "seed", p["seed"], lo=-(2 ** 63), hi=2 ** 63 - 1,
-                          rule="must fit in a signed 64-bit integer")
-    n["rho"] = check_number(pb, "rho", p["rho"], lo=0.0, hi=1.0, hi_open=True)
-    n["epsilon"] = check_number(pb, "epsilon", p["epsilon"], lo=0.0, lo_open=True)
-    n["rate"] = check_number(pb, "rate", p["rate"], lo=0.0)
-    n["rate_annealing"] = check_number(pb, "rate_annealing", p["rate_annealing"], lo=0.0)
-    n["rate_decay"] = check_number(pb, "rate_decay", p["rate_decay"], lo=0.0)
-    n["momentum_start"] = check_number(pb, "momentum_start", p["momentum_start"], lo=0.0, hi=1.0,
-                                       hi_open=True)
-    n["momentum_ramp"] = check_number(pb, "momentum_ramp", p["momentum_ramp"], lo=0.0)
-    n["momentum_stable"] = check_number(pb, "momentum_stable", p["momentum_stable"], lo=0.0, hi=1.0,
-                                        hi_open=True)
-    n["input_dropout_ratio"] = check_number(pb, "input_dropout_ratio", p["input_dropout_ratio"], lo=0.0,
-                                            hi=1.0, hi_open=True)
-    hidden_dropout_ratios = check_number_list(pb, "hidden_dropout_ratios", p["hidden_dropout_ratios"],
-                                              lo=0.0, hi=1.0, hi_open=True)
-    n["l1"] = check_number(pb, "l1", p["l1"], lo=0.0)
-    n["l2"] = check_number(pb, "l2", p["l2"], lo=0.0)
-    n["max_w2"] = check_number(pb, "max_w2", p["max_w2"], lo=0.0, lo_open=True, allow_inf=True)
-    n["initial_weight_scale"] = check_number(pb, "initial_weight_scale", p["initial_weight_scale"], lo=0.0)
-    n["quantile_alpha"] = check_number(pb, "quantile_alpha", p["quantile_alpha"], lo=0.0, hi=1.0)
-    n["tweedie_power"] = check_number(pb, "tweedie_power", p["tweedie_power"], lo=1.0, hi=2.0,
-                                      lo_open=True, hi_open=True)
-    n["huber_alpha"] = check_number(pb, "huber_alpha", p["huber_alpha"], lo=0.0, hi=1.0)
-    n["score_interval"] = check_number(pb, "score_interval", p["score_interval"], lo=0.0)
-    n["score_training_samples"] = check_int(pb, "score_training_samples", p["score_training_samples"],
-                                            lo=0, rule="must be >= 0 (0 = all rows)")
-    n["score_validation_samples"] = check_int(pb, "score_validation_samples",
-                                              p["score_validation_samples"], lo=0,
-                                              rule="must be >= 0 (0 = all rows)")
-    n["score_duty_cycle"] = check_number(pb, "score_duty_cycle", p["score_duty_cycle"], lo=0.0, hi=1.0)
     for name in ("classification_stop", "regression_stop"):
-        v = check_number(pb, name, p[name])
+        v = n[name]
         if v is not None and v < 0 and v != -1:
             pb.error(f"{name} must be -1 (disabled) or >= 0, got {v!r}")
-            v = None
-        n[name] = v
-    n["stopping_rounds"] = check_int(pb, "stopping_rounds", p["stopping_rounds"], lo=0,
-                                     rule="must be >= 0 (0 disables early stopping)")
-    n["stopping_tolerance"] = check_number(pb, "stopping_tolerance", p["stopping_tolerance"], lo=0.0)
-    n["max_runtime_secs"] = check_number(pb, "max_runtime_secs", p["max_runtime_secs"], lo=0.0,
-                                         rule="must be >= 0 (0 = unlimited)")
-    n["average_activation"] = check_number(pb, "average_activation", p["average_activation"])
-    n["sparsity_beta"] = check_number(pb, "sparsity_beta", p["sparsity_beta"], lo=0.0)
-    n["max_categorical_features"] = check_int(pb, "max_categorical_features",
-                                              p["max_categorical_features"], lo=1)
-    n["mini_batch_size"] = check_int(pb, "mini_batch_size", p["mini_batch_size"], lo=1)
-    n["elastic_averaging_moving_rate"] = check_number(pb, "elastic_averaging_moving_rate",
-                                                      p["elastic_averaging_moving_rate"], lo=0.0, hi=1.0)
-    n["elastic_averaging_regularization"] = check_number(pb, "elastic_averaging_regularization",
-                                                         p["elastic_averaging_regularization"], lo=0.0)
-    n["gainslift_bins"] = check_int(pb, "gainslift_bins", p["gainslift_bins"], lo=-1,
-                                    rule="must be -1 (automatic), 0 (disabled) or >= 1")
+            n[name] = None
 
     # ---- combination rules ---------------------------------------------------------------
     activation = e["activation"]
@@ -791,8 +818,6 @@ def validate(params: dict, *, response_kind: str | None, n_classes: int | None =
                          f"(regression); use auto or one of {', '.join(_REGRESSION_METRICS)}")
     custom_ref = None
     if p["custom_metric_func"] is not None and not autoencoder:
-        from .metrics.custom import resolve_custom_metric
-
         try:
             custom_ref = resolve_custom_metric(p["custom_metric_func"]).ref
         except ValueError as err:

@@ -72,7 +72,7 @@ def learning_curve_plot(model, metric="AUTO", cv_ribbon=None, cv_lines=None, fig
     line per fold (``cv_lines``), against epochs."""
     hist = model.scoring_history()
     m = _metric_name(hist, metric)
-    folds = model.cross_validation_models() if model._fit.get("cv") is not None else None
+    folds = model.cross_validation_models()
     if cv_ribbon is None:
         cv_ribbon = bool(folds)
     if cv_lines is None:

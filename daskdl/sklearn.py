@@ -17,7 +17,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, Transfo
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
-from .params import FLOAT_MAX, INT_MAX  # noqa: F401  (used by the generated defaults)
+from ._client import current_client
+from .model.estimator import DeepLearningEstimator
+from .params import FLOAT_MAX, INT_MAX, PARAMETERS  # noqa: F401  (FLOAT_MAX, INT_MAX: the generated defaults)
 
 __all__ = ["DeepLearningClassifier", "DeepLearningRegressor", "DeepLearningAutoEncoder",
            "EXPECTED_FAILED_CHECKS"]
@@ -67,8 +69,6 @@ class _Base(BaseEstimator):
     _kind = "regression"
 
     def _engine_params(self) -> dict:
-        from .params import PARAMETERS
-
         p = {k: v for k, v in self.get_params(deep=False).items() if k in PARAMETERS}
         if isinstance(p.get("hidden"), tuple):
             p["hidden"] = list(p["hidden"])
@@ -150,8 +150,6 @@ class _Base(BaseEstimator):
         if self.client is not None:
             return self.client
         if _is_dask(X):
-            from ._client import current_client
-
             return current_client()
         return None
 
@@ -189,8 +187,6 @@ class _Base(BaseEstimator):
         return out
 
     def _fit_engine(self, X, y, sample_weight, response_dtype=None):
-        from .model.estimator import DeepLearningEstimator
-
         dask_in = _is_dask(X)
         frame = self._frame(X, reset=True)
         x_cols = list(frame.columns)
@@ -211,11 +207,11 @@ class _Base(BaseEstimator):
             frame = self._attach(frame, y, sample_weight, response_dtype)
         params = self._engine_params()
         model = DeepLearningEstimator(**params)
-        model._client_override = self._client_for(X) or False
         kw = {}
         if sample_weight is not None and self._kind != "autoencoder":
             kw["weights_column"] = _W
-        model.train(x=x_cols, y=None if self._kind == "autoencoder" else _Y, training_frame=frame, **kw)
+        model.train(x=x_cols, y=None if self._kind == "autoencoder" else _Y, training_frame=frame,
+                    client=self._client_for(X) or False, **kw)
         self.model_ = model
         return self
 
@@ -225,10 +221,7 @@ class _Base(BaseEstimator):
         dask_arr = _is_dask_array(X)
         frame = self._frame(X, reset=False)
         model = self.model_
-        model._client_override = self._client_for(X) or False
         if _is_dask(X):
-            from ._client import current_client
-
             if self.client is not None and current_client() is not self.client:
                 with self.client.as_current():
                     pred = model.predict(frame)
@@ -276,7 +269,7 @@ class _DeepLearningClassifierBase(ClassifierMixin, _Base):
 
     def _proba_columns(self) -> list[int]:
         """Positions of ``classes_`` among the engine's probability columns."""
-        info = self.model_._fit["labels"]
+        info = self.model_.fit_state.labels
         pos = {v: i for i, v in enumerate(info["values"])}
         return [pos[c.item() if isinstance(c, np.generic) else c] for c in self.classes_]
 

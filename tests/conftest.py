@@ -63,3 +63,36 @@ def ecg_frame(name):
     df = pd.read_csv(data_path(name), header=None)
     df.columns = [f"C{i + 1}" for i in range(df.shape[1])]
     return df
+
+
+# ---- data loaders: fixtures giving a function that reads a fresh frame (change it freely) -------
+PROSTATE_FACTORS = ("CAPSULE", "RACE", "DPROS", "DCAPS", "GLEASON")
+
+
+@pytest.fixture(scope="session")
+def prostate():
+    """``prostate(factors=PROSTATE_FACTORS, drop_id=False)``: prostate.csv with ``factors`` as
+    categoricals (and without its ID column with ``drop_id=True``)."""
+    import pandas as pd
+
+    def load(factors=PROSTATE_FACTORS, drop_id=False):
+        df = pd.read_csv(data_path("prostate.csv"))
+        for c in factors:
+            df[c] = df[c].astype("category")
+        return df.drop(columns=["ID"]) if drop_id else df
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def ecg():
+    """``ecg(name)``: an ECG file (no header) with H2O's column names C1..C210."""
+    return ecg_frame
+
+
+@pytest.fixture(scope="session")
+def iris():
+    """``iris()``: iris.csv (species as text)."""
+    import pandas as pd
+
+    return lambda: pd.read_csv(data_path("iris.csv"))

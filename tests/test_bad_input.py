@@ -220,11 +220,12 @@ def test_non_finite_predictions_raise_unstable_model(clf):
     m, df = clf
     import copy
 
+    import dataclasses
+
     bad = copy.copy(m)
-    object.__setattr__(bad, "_fit", dict(m._fit))
-    net = m._fit["net"].copy()
+    net = m.fit_state.net.copy()
     net.W[:] = np.float32(1e30)
-    bad._fit["net"] = net
+    object.__setattr__(bad, "_fit_state", dataclasses.replace(m.fit_state, net=net))
     with pytest.raises(UnstableModelError, match=r"Trying to predict with an unstable model: \d+ of 300 rows gave non-finite"):
         bad.predict(df)
     with pytest.raises(UnstableModelError, match="unstable model"):
@@ -457,6 +458,6 @@ def test_out_of_core_on_small_workers(tmp_path):
         stop.set()
         th.join()
         assert sorted(c.run(os.getpid).values()) == sorted(pids)  # no worker was restarted
-    assert m._fit["result"].epochs >= 1
+    assert m.fit_state.epochs >= 1
     assert m.model_performance().auc() > 0.9
     assert max(peaks.values()) < 0.95 * limit, {p: v / 2 ** 20 for p, v in peaks.items()}

@@ -3,7 +3,6 @@ enum_limited and eigen (H2O's encodings for deep learning)."""
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import prostate_frame
 
 import daskdl
 from daskdl import DeepLearningEstimator
@@ -48,15 +47,15 @@ def test_sort_by_response_and_enum_limited():
 
 
 @pytest.mark.parametrize("enc", ["Binary", "LabelEncoder", "SortByResponse", "EnumLimited"])
-def test_encodings_train_predict_save_and_continue(enc, tmp_path):
+def test_encodings_train_predict_save_and_continue(prostate, enc, tmp_path):
     import dask.dataframe as dd
 
-    pdf = prostate_frame().drop(columns=["ID"])
+    pdf = prostate().drop(columns=["ID"])
     df = dd.from_pandas(pdf, npartitions=3)
     kw = dict(hidden=[8], epochs=4, seed=1, reproducible=True, categorical_encoding=enc, quiet_mode=True)
     m = DeepLearningEstimator(**kw)
     m.train(y="CAPSULE", training_frame=df)
-    names = m._fit["schema"].coef_names
+    names = m.fit_state.schema.coef_names
     if enc == "Binary":
         assert "RACE:0" in names and "RACE" not in names
     elif enc in ("LabelEncoder", "SortByResponse"):
@@ -76,7 +75,7 @@ def test_encodings_train_predict_save_and_continue(enc, tmp_path):
     # continued from the checkpoint on the same (raw) frame
     c = DeepLearningEstimator(**{**kw, "epochs": 6}, checkpoint=m)
     c.train(y="CAPSULE", training_frame=df)
-    assert c._fit["result"].epochs >= 6
+    assert c.fit_state.epochs >= 6
     # the standalone scorer reproduces the encoding (unseen level included); ONNX refuses it
     import importlib.util
 
@@ -116,12 +115,12 @@ def test_eigen_projection_is_an_eigenvector_of_h2os_matrix():
     assert np.isnan(out["c.Eigen"].iloc[1]) and np.isnan(out["c.Eigen"].iloc[2])  # unseen, missing
 
 
-def test_eigen_trains_and_bad_uses_are_refused(tmp_path):
-    df = prostate_frame().drop(columns=["ID"])
+def test_eigen_trains_and_bad_uses_are_refused(prostate, tmp_path):
+    df = prostate().drop(columns=["ID"])
     m = DeepLearningEstimator(categorical_encoding="Eigen", hidden=[8], epochs=5, seed=1, reproducible=True,
                               quiet_mode=True)
     m.train(y="CAPSULE", training_frame=df)
-    assert "RACE.Eigen" in m._fit["schema"].coef_names and m.auc() > 0.6
+    assert "RACE.Eigen" in m.fit_state.schema.coef_names and m.auc() > 0.6
     back = daskdl.load_model(daskdl.save_model(m, str(tmp_path)))
     pd.testing.assert_frame_equal(back.predict(df), m.predict(df))
     import importlib.util

@@ -40,7 +40,7 @@ def test_continue_in_a_new_process_keeps_or_improves_logloss(tmp_path):
         m = daskdl.DeepLearningEstimator(checkpoint={path!r}, epochs=2, **{KW!r})
         m.train(x=[f"C{{i + 1}}" for i in range(784)], y="C785", training_frame=train, validation_frame=test)
         h = m.scoring_history()
-        print(json.dumps({{"logloss": m.logloss(valid=True), "epochs": m._fit["result"].epochs,
+        print(json.dumps({{"logloss": m.logloss(valid=True), "epochs": m.fit_state.epochs,
                           "rows": len(h), "first_epochs": float(h["epochs"].iloc[1])}}))
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
@@ -71,4 +71,4 @@ def test_disallowed_changes_are_refused_with_both_values():
     # modifiable parameters may change
     m2 = DeepLearningEstimator(checkpoint=m, epochs=1.5, **dict(KW, l1=1e-4, input_dropout_ratio=0.1))
     m2.train(x=X, y="C785", training_frame=train, validation_frame=test)
-    assert m2._fit["result"].epochs >= 1.5
+    assert m2.fit_state.epochs >= 1.5

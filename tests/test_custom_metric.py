@@ -1,7 +1,6 @@
 """custom_metric_func: H2O's map / reduce / metric user metrics."""
 import numpy as np
 import pytest
-from conftest import prostate_frame
 
 import daskdl
 from daskdl import DeepLearningEstimator
@@ -33,12 +32,8 @@ class Accuracy:
         return last[0] / last[1]
 
 
-def _prostate():
-    return prostate_frame().drop(columns=["ID"])
-
-
-def test_regression_custom_mae_equals_builtin_mae():
-    df = _prostate()
+def test_regression_custom_mae_equals_builtin_mae(prostate):
+    df = prostate(drop_id=True)
     ref = daskdl.upload_custom_metric(WeightedMae, func_name="mae_custom")
     m = DeepLearningEstimator(hidden=[8], epochs=3, seed=1, reproducible=True, custom_metric_func=ref)
     m.train(y="VOL", training_frame=df, validation_frame=df)
@@ -50,10 +45,10 @@ def test_regression_custom_mae_equals_builtin_mae():
     assert h["validation_custom"].iloc[-1] == pytest.approx(h["validation_mae"].iloc[-1], rel=1e-9)
 
 
-def test_classification_custom_metric_on_dask_frame_and_stopping():
+def test_classification_custom_metric_on_dask_frame_and_stopping(prostate):
     import dask.dataframe as dd
 
-    df = dd.from_pandas(_prostate(), npartitions=3)
+    df = dd.from_pandas(prostate(drop_id=True), npartitions=3)
     m = DeepLearningEstimator(hidden=[8], epochs=20, seed=1, custom_metric_func=Accuracy,
                               stopping_metric="custom_increasing", stopping_rounds=2, score_each_iteration=True,
                               train_samples_per_iteration=100)
@@ -67,8 +62,8 @@ def test_classification_custom_metric_on_dask_frame_and_stopping():
     assert np.isfinite(m.scoring_history()["validation_custom"].to_numpy()[1:]).all()
 
 
-def test_custom_metric_is_saved_by_reference(tmp_path):
-    df = _prostate()
+def test_custom_metric_is_saved_by_reference(prostate, tmp_path):
+    df = prostate(drop_id=True)
     m = DeepLearningEstimator(hidden=[4], epochs=1, seed=1, reproducible=True, custom_metric_func=WeightedMae())
     m.train(y="VOL", training_frame=df)
     path = daskdl.save_model(m, str(tmp_path))
@@ -92,8 +87,8 @@ def test_custom_metric_is_saved_by_reference(tmp_path):
     (dict(custom_metric_func="python:x=no_such_module_here.Metric"), "cannot import"),
     (dict(stopping_metric="custom", stopping_rounds=2), "needs custom_metric_func"),
 ])
-def test_custom_metric_errors(kw, needle):
+def test_custom_metric_errors(prostate, kw, needle):
     m = DeepLearningEstimator(hidden=[4], epochs=1, **kw)
     with pytest.raises(ValueError) as ei:
-        m.train(y="VOL", training_frame=_prostate())
+        m.train(y="VOL", training_frame=prostate(drop_id=True))
     assert needle in str(ei.value)

@@ -9,20 +9,8 @@ from daskdl import DeepLearningEstimator
 from conftest import data_path
 
 
-def _iris():
-    return pd.read_csv(data_path("iris.csv"))
-
-
-def _prostate():
-    df = pd.read_csv(data_path("prostate.csv"))
-    df["CAPSULE"] = df["CAPSULE"].astype("category")
-    for c in ("RACE", "DPROS", "DCAPS"):
-        df[c] = df[c].astype("category")
-    return df
-
-
-def test_iris_multinomial_in_process():
-    df = _iris()
+def test_iris_multinomial_in_process(iris):
+    df = iris()
     y = df.columns[-1]
     m = DeepLearningEstimator(hidden=[20, 20], epochs=40, seed=1, reproducible=True)
     m.train(y=y, training_frame=df)
@@ -46,22 +34,22 @@ def test_iris_multinomial_in_process():
     assert m.params["hidden"]["actual"] == [20, 20] and m.params["hidden"]["default"] == [200, 200]
 
 
-def test_reproducible_is_bit_identical():
-    df = _prostate()
+def test_reproducible_is_bit_identical(prostate):
+    df = prostate(factors=("CAPSULE", "RACE", "DPROS", "DCAPS"))
     kw = dict(hidden=[10, 10], epochs=3, seed=42, reproducible=True, activation="RectifierWithDropout",
               input_dropout_ratio=0.1)
     a = DeepLearningEstimator(**kw).train(y="CAPSULE", training_frame=df.drop(columns=["ID"]))
     b = DeepLearningEstimator(**kw).train(y="CAPSULE", training_frame=df.drop(columns=["ID"]))
-    assert np.array_equal(a._fit["net"].W, b._fit["net"].W)
-    assert np.array_equal(a._fit["net"].B, b._fit["net"].B)
+    assert np.array_equal(a.fit_state.net.W, b.fit_state.net.W)
+    assert np.array_equal(a.fit_state.net.B, b.fit_state.net.B)
     c = DeepLearningEstimator(**{**kw, "seed": 43}).train(y="CAPSULE", training_frame=df.drop(columns=["ID"]))
-    assert not np.array_equal(a._fit["net"].W, c._fit["net"].W)
+    assert not np.array_equal(a.fit_state.net.W, c.fit_state.net.W)
 
 
-def test_prostate_binomial_on_cluster(client, tmp_path):
+def test_prostate_binomial_on_cluster(prostate, client, tmp_path):
     import dask.dataframe as dd
 
-    df = _prostate().drop(columns=["ID"])
+    df = prostate(factors=("CAPSULE", "RACE", "DPROS", "DCAPS")).drop(columns=["ID"])
     path = tmp_path / "prostate.parquet"
     df.to_parquet(path)
     frame = daskdl.import_file(str(path))
@@ -131,8 +119,8 @@ def test_ecg_autoencoder_ranks_anomalies():
     assert list(feats.columns) == [f"DF.L2.C{j + 1}" for j in range(20)]
 
 
-def test_bad_input_errors():
-    df = _prostate()
+def test_bad_input_errors(prostate):
+    df = prostate(factors=("CAPSULE", "RACE", "DPROS", "DCAPS"))
     with pytest.raises(ValueError, match="NOPE"):
         DeepLearningEstimator(epochs=1).train(x=["AGE", "NOPE"], y="CAPSULE", training_frame=df)
     with pytest.raises(ValueError, match="distribution"):
@@ -151,8 +139,8 @@ def test_bad_input_errors():
     assert "epochs" in msg and "l1" in msg and "rho" in msg
 
 
-def test_messy_data_is_normal_input():
-    df = _prostate().drop(columns=["ID"])
+def test_messy_data_is_normal_input(prostate):
+    df = prostate(factors=("CAPSULE", "RACE", "DPROS", "DCAPS")).drop(columns=["ID"])
     df["ALLNA"] = np.nan
     df["CONST"] = 3.0
     df.loc[::7, "PSA"] = np.nan
@@ -160,7 +148,7 @@ def test_messy_data_is_normal_input():
     df["RACE"] = df["RACE"].cat.add_categories([9])
     m = DeepLearningEstimator(hidden=[8], epochs=3, seed=1, reproducible=True)
     m.train(y="CAPSULE", training_frame=df)
-    assert "ALLNA" not in m._fit["schema"].num_cols and "CONST" not in m._fit["schema"].num_cols
+    assert "ALLNA" not in m.fit_state.schema.num_cols and "CONST" not in m.fit_state.schema.num_cols
     test = df.head(20).copy()
     test["RACE"] = test["RACE"].astype(object)
     test.loc[test.index[:3], "RACE"] = 7  # unseen level
@@ -169,10 +157,10 @@ def test_messy_data_is_normal_input():
     assert len(p) == 20 and np.isfinite(p[["p0", "p1"]].to_numpy()).all()
 
 
-def test_empty_partition_and_uneven_partitions(client):
+def test_empty_partition_and_uneven_partitions(prostate, client):
     import dask.dataframe as dd
 
-    df = _prostate().drop(columns=["ID"])
+    df = prostate(factors=("CAPSULE", "RACE", "DPROS", "DCAPS")).drop(columns=["ID"])
     parts = [df.iloc[:0], df.iloc[:10], df.iloc[10:]]
     frame = dd.from_delayed([__import__("dask").delayed(p) for p in parts], meta=df.iloc[:0])
     m = DeepLearningEstimator(hidden=[8], epochs=2, seed=1)
@@ -181,12 +169,12 @@ def test_empty_partition_and_uneven_partitions(client):
     assert len(out) == len(df)
 
 
-def test_weights_column_trains_and_scores():
-    df = _prostate().drop(columns=["ID"])
+def test_weights_column_trains_and_scores(prostate):
+    df = prostate(factors=("CAPSULE", "RACE", "DPROS", "DCAPS")).drop(columns=["ID"])
     df["w"] = np.where(df["CAPSULE"].astype(int) == 1, 2.0, 0.5)
     m = DeepLearningEstimator(hidden=[8], epochs=5, seed=1, reproducible=True, weights_column="w")
     m.train(y="CAPSULE", training_frame=df)
-    assert "w" not in m._fit["schema"].num_cols
+    assert "w" not in m.fit_state.schema.num_cols
     assert m.auc() > 0.6
 
 
@@ -204,8 +192,8 @@ def test_booklet_trial_run_small():
     assert m.predict(test).shape == (2000, 11)
 
 
-def test_initial_weights_pretrained_autoencoder_and_checkpoint_export(tmp_path):
-    df = _prostate().drop(columns=["ID"])
+def test_initial_weights_pretrained_autoencoder_and_checkpoint_export(prostate, tmp_path):
+    df = prostate(factors=("CAPSULE", "RACE", "DPROS", "DCAPS")).drop(columns=["ID"])
     x = [c for c in df.columns if c != "CAPSULE"]
     base = DeepLearningEstimator(hidden=[6], epochs=1, seed=1, reproducible=True).train(y="CAPSULE",
                                                                                        training_frame=df)
@@ -233,22 +221,22 @@ def test_initial_weights_pretrained_autoencoder_and_checkpoint_export(tmp_path):
                                model_id="ck_model")
     m1.train(y="CAPSULE", training_frame=df)
     saved = daskdl.load_model(str(ck / "ck_model"))
-    assert saved._fit["result"].epochs >= 1
+    assert saved.fit_state.epochs >= 1
     m2 = DeepLearningEstimator(hidden=[6], epochs=4, seed=1, reproducible=True, checkpoint=str(ck / "ck_model"))
     m2.train(y="CAPSULE", training_frame=df)
-    assert m2._fit["result"].epochs >= 4
+    assert m2.fit_state.epochs >= 4
 
 
-def test_balance_classes_oversamples_the_minority_and_corrects_probabilities():
-    df = _prostate().drop(columns=["ID"])
+def test_balance_classes_oversamples_the_minority_and_corrects_probabilities(prostate):
+    df = prostate(factors=("CAPSULE", "RACE", "DPROS", "DCAPS")).drop(columns=["ID"])
     # make class 1 rare
     rare = pd.concat([df[df["CAPSULE"].astype(int) == 0], df[df["CAPSULE"].astype(int) == 1].head(30)])
     m = DeepLearningEstimator(hidden=[8], epochs=3, seed=1, reproducible=True, balance_classes=True)
     m.train(y="CAPSULE", training_frame=rare)
-    bal = m._fit["balance"]
-    assert bal["factors"][0] == pytest.approx(1.0) and bal["factors"][1] == pytest.approx(227 / 30)
+    bal = m.fit_state.balance
+    assert bal.factors[0] == pytest.approx(1.0) and bal.factors[1] == pytest.approx(227 / 30)
     # an epoch is the balanced row count
-    res = m._fit["result"]
+    res = m.fit_state
     assert res.n_rows == pytest.approx(2 * 227, abs=2)
     p = m.predict(rare)
     assert np.allclose(p[["p0", "p1"]].sum(axis=1), 1.0, atol=1e-5)
@@ -257,7 +245,7 @@ def test_balance_classes_oversamples_the_minority_and_corrects_probabilities():
     capped = DeepLearningEstimator(hidden=[8], epochs=1, seed=1, reproducible=True, balance_classes=True,
                                    max_after_balance_size=1.1)
     capped.train(y="CAPSULE", training_frame=rare)
-    assert capped._fit["balance"]["expanded"] == pytest.approx(1.1 * len(rare))
+    assert capped.fit_state.balance.expanded == pytest.approx(1.1 * len(rare))
 
 
 def test_multinomial_auc_type():
@@ -278,14 +266,14 @@ def test_multinomial_auc_type():
     assert np.isnan(d.scoring_history()["training_auc"].iloc[-1])
 
 
-def test_elastic_averaging_in_process():
-    df = _prostate().drop(columns=["ID"])
+def test_elastic_averaging_in_process(prostate):
+    df = prostate(factors=("CAPSULE", "RACE", "DPROS", "DCAPS")).drop(columns=["ID"])
     kw = dict(hidden=[16], epochs=10, seed=1, reproducible=True, train_samples_per_iteration=50)
     ea = DeepLearningEstimator(elastic_averaging=True, elastic_averaging_regularization=0.01, **kw)
     ea.train(y="CAPSULE", training_frame=df)
     plain = DeepLearningEstimator(**kw)
     plain.train(y="CAPSULE", training_frame=df)
-    assert not np.array_equal(ea._fit["net"].W, plain._fit["net"].W)
+    assert not np.array_equal(ea.fit_state.net.W, plain.fit_state.net.W)
     assert ea.auc() > 0.7
     # in this process (no cluster): a moving rate of 1 and no pull make the consensus the local
     # model itself, so training is exactly the plain one

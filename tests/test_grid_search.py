@@ -1,18 +1,8 @@
 """Hyper-parameter grid search (Cartesian / RandomDiscrete)."""
 import numpy as np
-import pandas as pd
 import pytest
 
 from daskdl import DeepLearningEstimator, GridSearch
-
-from conftest import data_path
-
-
-def _prostate():
-    df = pd.read_csv(data_path("prostate.csv")).drop(columns=["ID"])
-    df["CAPSULE"] = df["CAPSULE"].astype("category")
-    return df
-
 
 BOOKLET = {"hidden": [[20, 20], [50, 50]], "l1": [1e-5, 1e-3]}
 
@@ -24,8 +14,8 @@ def _base(**kw):
 
 
 @pytest.fixture(scope="module")
-def split():
-    df = _prostate()
+def split(prostate):
+    df = prostate(factors=("CAPSULE",), drop_id=True)
     return df.iloc[:300], df.iloc[300:]
 
 

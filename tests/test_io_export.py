@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import daskdl
-from conftest import data_path, ecg_frame, prostate_frame
+from conftest import data_path
 from daskdl.io import export_onnx, export_python, onnx_input
 
 PROSTATE_X = ["AGE", "RACE", "DPROS", "DCAPS", "PSA", "VOL", "GLEASON"]
@@ -24,8 +24,6 @@ def _import(path):
     return mod
 
 
-prostate = prostate_frame
-ecg = ecg_frame
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +39,7 @@ def mnist_model():
 
 
 @pytest.fixture(scope="module")
-def ecg_model():
+def ecg_model(ecg):
     m = daskdl.H2OAutoEncoderEstimator(hidden=[20], epochs=20, reproducible=True, seed=1, activation="Tanh")
     m.train(training_frame=ecg("ecg_discord_train.csv"))
     return m, ecg("ecg_discord_test.csv")
@@ -63,7 +61,7 @@ def test_python_export_mnist(mnist_model, tmp_path):
     assert 0.5 < (want["predict"].astype(int).to_numpy() == test["C785"].astype(int).to_numpy()).mean()
 
 
-def test_python_export_prostate_categoricals(tmp_path):
+def test_python_export_prostate_categoricals(prostate, tmp_path):
     df = prostate()
     m = daskdl.DeepLearningEstimator(hidden=[6], epochs=3, reproducible=True, seed=5, activation="Maxout")
     m.train(y="CAPSULE", x=PROSTATE_X, training_frame=df)
@@ -86,7 +84,7 @@ def test_python_export_prostate_categoricals(tmp_path):
     assert s.COLUMNS == PROSTATE_X
 
 
-def test_python_export_regression_without_first_level(tmp_path):
+def test_python_export_regression_without_first_level(prostate, tmp_path):
     df = prostate()
     m = daskdl.DeepLearningEstimator(hidden=[5, 3], epochs=2, reproducible=True, seed=2, use_all_factor_levels=False,
                                      activation="TanhWithDropout", hidden_dropout_ratios=[0.1, 0.3])
@@ -157,7 +155,7 @@ def test_onnx_mnist(mnist_model, tmp_path):
     m, test = mnist_model
     sess = ort.InferenceSession(export_onnx(m, tmp_path / "mnist.onnx"))
     X = onnx_input(m, test)
-    assert X.dtype == np.float32 and X.flags.c_contiguous and X.shape == (len(test), m._fit["schema"].n_in)
+    assert X.dtype == np.float32 and X.flags.c_contiguous and X.shape == (len(test), m.fit_state.schema.n_in)
     (p,) = sess.run(None, {"input": X})
     np.testing.assert_allclose(p, m.predict(test).iloc[:, 1:].to_numpy(), rtol=0, atol=1e-5)
 
@@ -171,7 +169,7 @@ def test_onnx_ecg_autoencoder(ecg_model, tmp_path):
     assert rec.shape == (len(test), 210)
 
 
-def test_onnx_regression_and_maxout(tmp_path):
+def test_onnx_regression_and_maxout(prostate, tmp_path):
     ort = _ort()
     df = prostate()
     m = daskdl.DeepLearningEstimator(hidden=[4, 3], epochs=2, reproducible=True, seed=3, activation="Maxout")
@@ -181,11 +179,11 @@ def test_onnx_regression_and_maxout(tmp_path):
     np.testing.assert_allclose(p, m.predict(df)["predict"].to_numpy(), rtol=1e-5, atol=1e-4)
 
 
-def test_python_export_feature_hashing(tmp_path):
+def test_python_export_feature_hashing(prostate, tmp_path):
     df = prostate()
     m = daskdl.DeepLearningEstimator(hidden=[4], epochs=2, reproducible=True, seed=7, max_categorical_features=5)
     m.train(y="CAPSULE", x=PROSTATE_X, training_frame=df)
-    assert m._fit["schema"].hashing
+    assert m.fit_state.schema.hashing
     s = _import(export_python(m, tmp_path / "hashed_scorer.py"))
     want = m.predict(df)
     np.testing.assert_allclose(s.predict_proba(df), want[["p0", "p1"]].to_numpy(), rtol=0, atol=1e-5)

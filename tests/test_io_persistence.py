@@ -14,22 +14,15 @@ import pytest
 import daskdl
 from daskdl.io import load_model, save_model
 from daskdl.io.zarr_store import _manifest, _sha256
-from conftest import data_path, ecg_frame, prostate_frame
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROSTATE_X = ["AGE", "RACE", "DPROS", "DCAPS", "PSA", "VOL", "GLEASON"]
 
 
-prostate = prostate_frame
-ecg = ecg_frame
-
-
-def iris():
-    return pd.read_csv(data_path("iris.csv"))
 
 
 @pytest.fixture(scope="module")
-def models():
+def models(ecg, iris, prostate):
     """Four small trained models with the frame they are scored on."""
     pros = prostate()
     ir = iris()
@@ -61,9 +54,9 @@ def saved(models, tmp_path_factory):
 def _assert_same_model(m, m2, frame):
     pd.testing.assert_frame_equal(m.predict(frame), m2.predict(frame), check_exact=True)
     for a in ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb"):
-        np.testing.assert_array_equal(getattr(m._fit["net"], a), getattr(m2._fit["net"], a))
-    assert m2._fit["resolved"] == m._fit["resolved"]
-    assert m2._fit["schema"] == m._fit["schema"]
+        np.testing.assert_array_equal(getattr(m.fit_state.net, a), getattr(m2.fit_state.net, a))
+    assert m2.fit_state.resolved == m.fit_state.resolved
+    assert m2.fit_state.schema == m.fit_state.schema
     pd.testing.assert_frame_equal(m.scoring_history(), m2.scoring_history())
     assert m2.model_performance(train=True).to_dict() == m.model_performance(train=True).to_dict()
     assert m2.model_id == m.model_id
@@ -230,7 +223,7 @@ def test_missing_and_mistyped_attributes(copy_of):
 
 def test_tampered_and_missing_arrays(copy_of):
     p = copy_of()
-    w = np.asarray(load_model(p)._fit["net"].W)
+    w = np.asarray(load_model(p).fit_state.net.W)
     _rewrite_array(p, "net/W", w + np.float32(1.0), fix_checksum=False)
     _invalid(p, "'net/W' does not match its recorded SHA-256")
     bad = w.copy()
@@ -263,7 +256,7 @@ def test_not_a_model(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ committed fixture
-def test_committed_fixture_still_loads_and_predicts():
+def test_committed_fixture_still_loads_and_predicts(prostate):
     """A model saved with format version 1 (prostate, hidden [4]) keeps loading and predicting."""
     frame = prostate()
     m = load_model(FIXTURES / "prostate_dl_v1")
@@ -273,5 +266,5 @@ def test_committed_fixture_still_loads_and_predicts():
     np.testing.assert_allclose(got[["p0", "p1"]].to_numpy(), want[["p0", "p1"]].to_numpy(), rtol=0, atol=1e-6)
     assert (got["predict"].astype(int).to_numpy() == want["predict"].to_numpy()).all()
     assert m.model_id == "prostate_dl_v1"
-    assert m.varimp(use_pandas=True).shape[0] == m._fit["schema"].n_in
+    assert m.varimp(use_pandas=True).shape[0] == m.fit_state.schema.n_in
     assert len(m.scoring_history()) >= 1

@@ -69,8 +69,8 @@ def test_reproducible_across_two_workers(client, tmp_path):
     kw = dict(hidden=[16], epochs=2, seed=7, reproducible=True, activation="RectifierWithDropout")
     a = DeepLearningEstimator(**kw).train(y="target", training_frame=train)
     b = DeepLearningEstimator(**kw).train(y="target", training_frame=train)
-    assert np.array_equal(a._fit["net"].W, b._fit["net"].W)
-    assert np.array_equal(a._fit["net"].B, b._fit["net"].B)
+    assert np.array_equal(a.fit_state.net.W, b.fit_state.net.W)
+    assert np.array_equal(a.fit_state.net.B, b.fit_state.net.B)
 
 
 def test_local_only_streaming_mode(client, tmp_path):
@@ -79,7 +79,7 @@ def test_local_only_streaming_mode(client, tmp_path):
     train = _parquet_frame(tr, tmp_path, "train", 8)
     m = DeepLearningEstimator(hidden=[32], epochs=4, seed=1)
     m.train(y="target", training_frame=train, validation_frame=va, out_of_core=True)
-    assert m._fit["result"].epochs >= 4
+    assert m.fit_state.epochs >= 4
     assert m.model_performance(test_data=va).classification_error() < 0.15
     # no encoded or joined training block was ever persisted on the workers
     from distributed import get_task_stream
@@ -126,7 +126,7 @@ def test_killed_worker_does_not_fail_the_fit(tmp_path):
                                   score_interval=0.5, stopping_rounds=0, classification_stop=-1)
         m.train(y="target", training_frame=train)
         assert killed.is_set(), "the worker was not killed during the fit; make the fit longer"
-        assert m._fit["result"].epochs >= 20
+        assert m.fit_state.epochs >= 20
         assert m.model_performance(test_data=df).classification_error() < 0.1
 
 
@@ -217,7 +217,7 @@ def test_elastic_averaging_on_two_workers(client, tmp_path):
     assert len(workers) == 2
     assert m.model_performance(valid=True).classification_error() < 0.15
     plain, _ = _train_on(client, train, valid, **kw)
-    assert not np.array_equal(m._fit["net"].W, plain._fit["net"].W)
+    assert not np.array_equal(m.fit_state.net.W, plain.fit_state.net.W)
 
 
 def test_predict_on_a_persisted_frame_uses_the_held_partitions(client, tmp_path):

@@ -2,7 +2,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import prostate_frame
 
 import daskdl
 from daskdl import DeepLearningEstimator
@@ -10,8 +9,8 @@ from daskdl import DeepLearningEstimator
 NUM = ["AGE", "PSA", "VOL", "GLEASON"]
 
 
-def _frame():
-    df = prostate_frame()
+def _frame(prostate):
+    df = prostate()
     df["GLEASON"] = df["GLEASON"].astype(float)
     return df[NUM]
 
@@ -21,8 +20,8 @@ def _mean_hidden(m, df):
 
 
 @pytest.mark.parametrize("act,target", [("Tanh", -0.6), ("Rectifier", 0.05)])
-def test_sparsity_pulls_mean_activation_to_target(act, target):
-    df = _frame()
+def test_sparsity_pulls_mean_activation_to_target(prostate, act, target):
+    df = _frame(prostate)
     kw = dict(autoencoder=True, activation=act, hidden=[12], epochs=30, seed=1, reproducible=True)
     dense = DeepLearningEstimator(**kw)
     dense.train(x=NUM, training_frame=df)
@@ -34,37 +33,37 @@ def test_sparsity_pulls_mean_activation_to_target(act, target):
     # reconstruction errors stay finite (a strong pull trades reconstruction for sparsity)
     assert np.isfinite(sparse.anomaly(df)["Reconstruction.MSE"].to_numpy()).all()
     # running activations are state of the model, tracked for the hidden units only
-    ra = sparse._fit["net"].Ra
-    units = sparse._fit["net"].layout.units
+    ra = sparse.fit_state.net.Ra
+    units = sparse.fit_state.net.layout.units
     assert ra.shape == (int(units.sum()),)
     assert np.abs(ra[units[0]:units[0] + 12]).max() > 0
     assert not ra[:units[0]].any()
 
 
-def test_sparse_state_survives_save_load_and_checkpoint(tmp_path):
-    df = _frame()
+def test_sparse_state_survives_save_load_and_checkpoint(prostate, tmp_path):
+    df = _frame(prostate)
     m = DeepLearningEstimator(autoencoder=True, activation="Tanh", hidden=[6], epochs=3, seed=2, reproducible=True,
                               sparsity_beta=0.5, average_activation=-0.3)
     m.train(x=NUM, training_frame=df)
     path = daskdl.save_model(m, str(tmp_path))
     back = daskdl.load_model(path)
-    np.testing.assert_array_equal(back._fit["net"].Ra, m._fit["net"].Ra)
+    np.testing.assert_array_equal(back.fit_state.net.Ra, m.fit_state.net.Ra)
     pd.testing.assert_frame_equal(back.anomaly(df), m.anomaly(df))
     cont = DeepLearningEstimator(autoencoder=True, activation="Tanh", hidden=[6], epochs=6, seed=2,
                                  reproducible=True, sparsity_beta=0.5, average_activation=-0.3, checkpoint=path)
     cont.train(x=NUM, training_frame=df)
-    assert cont._fit["result"].epochs >= 6
-    assert not np.array_equal(cont._fit["net"].Ra, m._fit["net"].Ra)
+    assert cont.fit_state.epochs >= 6
+    assert not np.array_equal(cont.fit_state.net.Ra, m.fit_state.net.Ra)
 
 
-def test_sparse_autoencoder_on_two_workers(client):
+def test_sparse_autoencoder_on_two_workers(prostate, client):
     import dask.dataframe as dd
 
-    df = dd.from_pandas(_frame(), npartitions=4)
+    df = dd.from_pandas(_frame(prostate), npartitions=4)
     m = DeepLearningEstimator(autoencoder=True, activation="Rectifier", hidden=[8], epochs=4, seed=3,
                               sparsity_beta=1.0, average_activation=0.1, mini_batch_size=4)
     m.train(x=NUM, training_frame=df)
-    ra = m._fit["net"].Ra
+    ra = m.fit_state.net.Ra
     assert np.isfinite(ra).all() and np.abs(ra).max() > 0
     assert np.isfinite(m.anomaly(df).compute()["Reconstruction.MSE"]).all()
 
@@ -73,8 +72,8 @@ def test_sparse_autoencoder_on_two_workers(client):
     (dict(activation="Rectifier", sparsity_beta=0.5, average_activation=0.0), "average_activation must be > 0"),
     (dict(activation="Tanh", sparsity_beta=0.5, average_activation=1.5), "average_activation must be in (-1, 1)"),
 ])
-def test_sparse_autoencoder_target_is_checked(kw, needle):
+def test_sparse_autoencoder_target_is_checked(prostate, kw, needle):
     m = DeepLearningEstimator(autoencoder=True, hidden=[4], epochs=1, **kw)
     with pytest.raises(ValueError) as ei:
-        m.train(x=NUM, training_frame=_frame())
+        m.train(x=NUM, training_frame=_frame(prostate))
     assert needle in str(ei.value)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .schema import _label, factorize_labels, numeric_values, sort_levels
+from .levels import _label, factorize_labels, numeric_values, sort_levels
 
 KINDS = ("label_encoder", "sort_by_response", "binary", "enum_limited", "eigen")
 EIGEN_MAX_LEVELS = 1024

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..params import PARAMETERS
+from ..model.estimator import DeepLearningEstimator
+from ..train.stopping import stop_early
 
 _grid_ids = itertools.count(1)
 
@@ -78,8 +80,6 @@ class GridSearch:
     """
 
     def __init__(self, model, hyper_params, grid_id=None, search_criteria=None, parallelism=1):
-        from ..model.estimator import DeepLearningEstimator
-
         if isinstance(model, type):
             if not issubclass(model, DeepLearningEstimator):
                 raise TypeError(f"model must be a DeepLearningEstimator (class or instance); got {model.__name__}")
@@ -249,8 +249,6 @@ class GridSearch:
         k = sc["stopping_rounds"]
         if sc["strategy"] != "RandomDiscrete" or k <= 0:
             return False
-        from ..train.stopping import stop_early
-
         name = sc["stopping_metric"].lower()
         name = self._default_sort() if name == "auto" else name
         accessor, higher = _SORT_METRICS[name]
@@ -263,7 +261,7 @@ class GridSearch:
     def _default_sort(self) -> str:
         if not self._models:
             return "logloss"
-        r = self._models[0][0]._fit["resolved"]
+        r = self._models[0][0].fit_state.resolved
         if r.autoencoder:
             return "mse"
         return "logloss" if r.classification else "residual_deviance"

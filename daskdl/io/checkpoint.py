@@ -10,32 +10,41 @@ from __future__ import annotations
 
 import os
 
-from ..params import CHECKPOINT_NOT_MODIFIABLE, PARAMETERS, default_parameters
+import pandas as pd
+
+from ..frame.schema import _label
+from ..model.network import Network
+from ..model.registry import known_ids, lookup
+from ..model.state import FitState
+from ..params import CHECKPOINT_NOT_MODIFIABLE, PARAMETERS, default_parameters, for_validation
+from .zarr_store import read_fit_state
 
 
-def resolve_checkpoint(checkpoint):
-    """The checkpoint model, from a model object, a model_id or a saved path."""
-    from ..model.estimator import DeepLearningEstimator, _MODELS
-
-    if isinstance(checkpoint, DeepLearningEstimator):
-        model = checkpoint
+def resolve_checkpoint(checkpoint, what: str = "checkpoint") -> FitState:
+    """The FitState of a checkpoint: a trained model, a model_id of this session or a saved path."""
+    fs = None
+    if isinstance(checkpoint, FitState):
+        fs = checkpoint
+    elif hasattr(checkpoint, "fit_state") and hasattr(checkpoint, "model_id"):  # an estimator
+        fs = checkpoint.fit_state
+        if fs is None:
+            raise ValueError(f"{what} model {checkpoint.model_id} is not trained")
     elif isinstance(checkpoint, (str, os.PathLike)):
         key = str(checkpoint)
-        if key in _MODELS:
-            model = _MODELS[key]
+        model = lookup(key)
+        if model is not None:
+            fs = model.fit_state
+            if fs is None:
+                raise ValueError(f"{what} model {key} is not trained")
         elif os.path.isdir(key):
-            from .zarr_store import load_model
-
-            model = load_model(key)
+            fs = read_fit_state(key)
         else:
-            raise ValueError(f"checkpoint {key!r} is neither a model_id of this session ({sorted(_MODELS)}) nor "
+            raise ValueError(f"{what} {key!r} is neither a model_id of this session ({known_ids()}) nor "
                              f"the path of a saved model")
     else:
-        raise TypeError(f"checkpoint must be a DeepLearningEstimator, a model_id or a saved model path; got "
+        raise TypeError(f"{what} must be a DeepLearningEstimator, a model_id or a saved model path; got "
                         f"{type(checkpoint).__name__}")
-    if model._fit is None:
-        raise ValueError(f"checkpoint model {model.model_id} is not trained")
-    return model
+    return fs
 
 
 def _norm(v):
@@ -48,16 +57,14 @@ def _norm(v):
     return v
 
 
-def check_restart(parms: dict, ckpt, y, validation_frame, schema_new=None):
+def check_restart(parms: dict, ckpt: FitState, y, validation_frame, schema_new=None):
     """Refuse a restart that changes a parameter that must not change, naming every
-    disallowed change with both values; check epochs and the problem shape."""
-    from ..model.estimator import _for_validation
-
+    disallowed change with both values; check epochs and the problem shape (``ckpt``: a FitState)."""
     old = default_parameters()
-    old.update(_for_validation(ckpt._parms))
-    old["response_column"] = ckpt._fit["y"]
+    old.update(for_validation(ckpt.params))
+    old["response_column"] = ckpt.y
     new = default_parameters()
-    new.update(_for_validation(parms))
+    new.update(for_validation(parms))
     new["response_column"] = y
     problems = []
     for name in sorted(CHECKPOINT_NOT_MODIFIABLE):
@@ -65,14 +72,14 @@ def check_restart(parms: dict, ckpt, y, validation_frame, schema_new=None):
         if a != b:
             problems.append(f"{name} cannot change on checkpoint restart: checkpoint has {old.get(name)!r}, "
                             f"got {new.get(name)!r}")
-    prev_epochs = float(ckpt._fit["result"].epochs)
+    prev_epochs = float(ckpt.epochs)
     epochs = float(new.get("epochs", 10.0))
     if epochs <= prev_epochs:
         problems.append(f"epochs is the total number of epochs and must exceed the checkpoint's {prev_epochs:.4g}; "
                         f"got {epochs:g}")
     if new.get("nfolds", 0):
         problems.append("nfolds must be 0 with a checkpoint (cross-validation cannot resume)")
-    had_valid = ckpt._fit["result"].valid_metrics is not None
+    had_valid = ckpt.valid_metrics is not None
     if had_valid != (validation_frame is not None):
         problems.append("the validation frame must be present on restart exactly when the checkpoint had one "
                         f"(checkpoint: {'with' if had_valid else 'without'} a validation frame)")
@@ -80,25 +87,22 @@ def check_restart(parms: dict, ckpt, y, validation_frame, schema_new=None):
         raise ValueError("checkpoint restart refused:\n" + "\n".join(f" - {p}" for p in problems))
 
 
-def check_columns(ckpt, frame):
+def check_columns(ckpt: FitState, frame):
     """The new training frame must hold the checkpoint's predictors and response, and no new
     levels of its categoricals or response."""
-    schema = ckpt._fit["schema"]
+    schema = ckpt.schema
     cols = set(map(str, frame.columns))
     need = schema.source_columns() + ([schema.response] if schema.response else [])
     missing = [c for c in need if c not in cols]
     if missing:
         raise ValueError(f"checkpoint restart refused: the training frame lacks the checkpoint's columns {missing}")
     # new levels are an error (spec 9.1): compare the distinct values of each categorical
-    import pandas as pd
-
     encoded = set() if schema.cat_transform is None else set(schema.cat_transform.levels)
     checks = [(c, lv) for c, lv in zip(schema.cat_cols, schema.cat_levels) if c not in encoded]
     if schema.classification and schema.response:
         checks.append((schema.response, schema.classes))
     if not checks:
         return
-    from ..frame.schema import _label
 
     def uniques(pdf):
         return {c: set(_label(v) for v in pd.unique(pdf[c].dropna())) for c, _ in checks}
@@ -119,10 +123,9 @@ def check_columns(ckpt, frame):
         raise ValueError("checkpoint restart refused:\n" + "\n".join(f" - {p}" for p in problems))
 
 
-def initial_state(ckpt):
+def initial_state(ckpt: FitState) -> tuple[Network, float, int, list]:
     """(network copy with optimizer state, samples, iterations, history rows) to continue from."""
-    res = ckpt._fit["result"]
-    net = ckpt._fit["net"].copy()
+    net = ckpt.net.copy()
     if net.Aw.shape[0] != net.W.shape[0]:
         raise ValueError(f"checkpoint model {ckpt.model_id} carries no optimizer state and cannot be continued")
-    return net, float(res.samples), int(res.iterations), [dict(r) for r in res.history.rows]
+    return net, float(ckpt.samples), int(ckpt.iterations), [dict(r) for r in ckpt.history.rows]

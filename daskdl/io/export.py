@@ -20,30 +20,27 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from ..frame.encode import encode_dense, encode_partition
+from ..kernels.codes import LOG_LINK, SOFTMAX
+from ..model.state import FitState, identity_standardized, scoring_state
+from .zarr_store import fit_state_of
 
 __all__ = ["export_python", "export_onnx", "onnx_input"]
 
 
-def _require_fit(model):
-    if getattr(model, "_fit", None) is None:
-        raise ValueError(f"model {getattr(model, '_id', model)!r} is not trained yet; call train() first")
-
-
-def _meta_and_arrays(model):
-    from ..kernels.codes import LOG_LINK, SOFTMAX
-    from ..train.driver import identity_standardized
-
-    _require_fit(model)
-    state = model._state()
-    r = model._fit["resolved"]
+def _meta_and_arrays(fs: FitState):
+    state = scoring_state(fs)
+    r = fs.resolved
     schema = state["schema"]
-    net = model._fit["net"]
+    net = fs.net
     lay = net.layout
     raw_cols = [c for c in schema.columns if c in set(schema.cat_cols) | set(schema.num_cols)]
     if schema.cat_encoding is not None:  # the user's columns, before categorical_encoding
         raw_cols = schema.source_columns()
     meta = {
-        "model_id": model._id,
+        "model_id": fs.model_id,
         "columns": raw_cols,
         "cat_cols": list(schema.cat_cols), "cat_levels": [list(lv) for lv in schema.cat_levels],
         "num_cols": list(schema.num_cols), "num_offset": int(schema.num_offset), "n_in": int(schema.n_in),
@@ -56,6 +53,8 @@ def _meta_and_arrays(model):
         "classes": list(schema.classes) if schema.classification else None,
         "class_values": _class_values(state),
         "prediction_columns": state["columns"], "threshold": float(state["threshold"]),
+        # balance_classes: probabilities mapped back to the training class distribution
+        "correction": None if state["correction"] is None else [float(c) for c in state["correction"]],
         "log_link": bool(lay.out_dist in LOG_LINK and not lay.autoencoder),
         "identity_standardized": bool(identity_standardized(r, schema)),
         "respmul": schema.respmul, "respsub": schema.respsub,
@@ -279,6 +278,9 @@ def _forward(X, offset=None):
             a = a - a.max(axis=1, keepdims=True)
             a = np.exp(a)
             a /= a.sum(axis=1, keepdims=True)
+            if META.get("correction") is not None:
+                a = a * np.asarray(META["correction"], np.float32)
+                a /= a.sum(axis=1, keepdims=True)
         elif offset is not None:
             a = a + offset.reshape(-1, 1)
     return a
@@ -348,7 +350,7 @@ def _class_values(state: dict):
 def export_python(model, path) -> str:
     """Write a standalone numpy-only scorer ``path`` (``.py`` appended if missing) and its weights
     ``<stem>.npz`` beside it; returns the path of the ``.py`` file."""
-    meta, arrays = _meta_and_arrays(model)
+    meta, arrays = _meta_and_arrays(fit_state_of(model))
     p = Path(os.fspath(path))
     if p.suffix != ".py":
         p = p.with_name(p.name + ".py")
@@ -357,7 +359,7 @@ def export_python(model, path) -> str:
     p.parent.mkdir(parents=True, exist_ok=True)
     npz = p.with_suffix(".npz")
     np.savez(npz, **arrays)
-    src = (_TEMPLATE.replace("__MODEL_ID__", str(model._id).replace('"', "'"))
+    src = (_TEMPLATE.replace("__MODEL_ID__", str(meta["model_id"]).replace('"', "'"))
            .replace("__META__", repr(json.dumps(meta)))
            .replace("__NPZ_NAME__", repr(npz.name)))
     p.write_text(src, encoding="utf-8")
@@ -370,14 +372,9 @@ def export_python(model, path) -> str:
 def onnx_input(model, frame) -> np.ndarray:
     """The float32 C-contiguous (n, n_in) expanded input the exported ONNX graph takes, from a pandas
     DataFrame (or a dask DataFrame, computed)."""
-    import pandas as pd
-
-    from ..frame.encode import encode_dense, encode_partition
-
-    _require_fit(model)
+    schema = fit_state_of(model).schema
     if not isinstance(frame, pd.DataFrame):
         frame = frame.compute()
-    schema = model._fit["schema"]
     block = encode_partition(frame, schema, training=False, standardize_response=False)
     return np.ascontiguousarray(encode_dense(block, schema), dtype=np.float32)
 
@@ -390,7 +387,7 @@ def export_onnx(model, path, opset: int = 17) -> str:
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("export_onnx needs the 'onnx' package: pip install onnx") from None
-    meta, arrays = _meta_and_arrays(model)
+    meta, arrays = _meta_and_arrays(fit_state_of(model))
     if meta["cat_encoding"] is not None:
         raise NotImplementedError(
             f"export_onnx of a model trained with categorical_encoding={meta['cat_encoding']['kind']!r} is not "
@@ -439,7 +436,15 @@ def export_onnx(model, path, opset: int = 17) -> str:
         outputs = [helper.make_tensor_value_info("reconstruction", TensorProto.FLOAT, ["n", n_out]),
                    helper.make_tensor_value_info("reconstruction_error", TensorProto.FLOAT, ["n"])]
     elif meta["classification"]:
-        nodes.append(helper.make_node("Softmax", [a], ["probabilities"], axis=1))
+        if meta["correction"] is None:
+            nodes.append(helper.make_node("Softmax", [a], ["probabilities"], axis=1))
+        else:  # balance_classes: probabilities mapped back to the training class distribution
+            corr = const("correction", np.asarray(meta["correction"], np.float32))
+            nodes.append(helper.make_node("Softmax", [a], ["balanced"], axis=1))
+            nodes.append(helper.make_node("Mul", ["balanced", corr], ["corrected"]))
+            nodes.append(helper.make_node("ReduceSum", ["corrected", const("class_axis", np.array([1], np.int64))],
+                                          ["corrected_sum"], keepdims=1))
+            nodes.append(helper.make_node("Div", ["corrected", "corrected_sum"], ["probabilities"]))
         outputs = [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["n", n_out])]
     else:
         if meta["log_link"]:

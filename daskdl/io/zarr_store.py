@@ -8,12 +8,14 @@ Layout of a saved model directory ``<path>/<model_id>`` (a Zarr v3 group):
   restart from a checkpoint;
 * arrays ``schema/cat_offsets`` (int32), ``schema/normmul``, ``schema/normsub``, ``schema/num_means``,
   ``schema/num_impute`` (float64);
-* JSON attributes of the root group: ``format`` (``"daskdl-model"``), ``format_version`` (2),
+* JSON attributes of the root group: ``format`` (``"daskdl-model"``), ``format_version`` (3),
   ``daskdl_version``, ``model_id``, ``params`` (the user's parameters, frames left out), ``resolved``
   (effective parameters), ``schema`` (the rest of the frame schema), ``layout``, ``history`` (scoring
   history rows), ``train_metrics`` / ``valid_metrics``, ``varimp`` (records), ``x``, ``y``, ``result``
-  (epochs, iterations, samples, training time, rows, stop reason), ``checksums`` (SHA-256 of every
-  array's bytes) and ``manifest``. Non-finite floats in attributes are written as
+  (epochs, iterations, samples, training time, rows, stop reason), ``balance`` (``balance_classes``:
+  sampling factors and the class-probability correction applied at prediction; null otherwise),
+  ``response_labels``, ``checksums`` (SHA-256 of every array's bytes) and ``manifest``. These are the
+  fields of :class:`daskdl.model.state.FitState`: the store saves and loads exactly it. Non-finite floats in attributes are written as
   ``{"__float__": "nan" | "inf" | "-inf"}``.
 
 Integrity. ``manifest`` holds one SHA-256 per attribute field (nested dicts down to their leaves,
@@ -27,7 +29,8 @@ signature. There is no key; anyone who can write the directory can recompute the
 proves neither who wrote a model nor that it is the one you trained. Keep models you did not write
 out of trusted paths, or compare the ``manifest.digest`` with one you recorded when you saved it.
 Files of format version 1 (written before the manifest) still load, with a warning that only their
-arrays are checked.
+arrays are checked. Files of format version 2 (written before ``balance``) load too; a
+``balance_classes`` model among them loads without its class-probability correction, with a warning.
 
 Loading only reads JSON and numeric arrays; nothing in the directory is executed and no module named
 in it is imported (a custom metric is attached again with ``load_model(path, custom_metric_func=cls)``
@@ -47,9 +50,22 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from .._version import __version__
+from ..frame.catenc import CategoricalTransform
+from ..frame.schema import _FIELDS, FrameSchema
+from ..metrics.custom import resolve_custom_metric
+from ..metrics.model_metrics import ModelMetrics
+from ..model.labels import from_json as labels_from_json
+from ..model.labels import to_json as labels_to_json
+from ..model.network import Layout, Network
+from ..model.registry import estimator_class, register
+from ..model.state import ClassBalance, FitState, History
+from ..params import PARAMETERS, Resolved
 
 FORMAT = "daskdl-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _log = logging.getLogger("daskdl")
 
 _NET_ARRAYS = ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb", "Ra")
@@ -61,7 +77,7 @@ _REQUIRED_ATTRS = {"format": str, "format_version": int, "model_id": str, "param
                    "schema": dict, "layout": dict, "history": dict, "result": dict, "x": list,
                    "checksums": dict}
 
-__all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save_model", "load_model", "read_fit_state", "fit_state_of", "FORMAT", "FORMAT_VERSION"]
 
 
 # --------------------------------------------------------------------------------------------- #
@@ -102,6 +118,11 @@ def _to_json(v):
             out[str(k)] = jx
         return out
     return _SKIP
+
+
+def is_plain(v) -> bool:
+    """Whether ``v`` is plain data a saved model can hold (numbers, text, lists, dicts, numeric arrays)."""
+    return _to_json(v) is not _SKIP
 
 
 def _from_json(v):
@@ -182,54 +203,36 @@ def _check_manifest(raw: dict):
 # --------------------------------------------------------------------------------------------- #
 # save
 # --------------------------------------------------------------------------------------------- #
-def _user_params(model) -> dict:
-    from ..params import PARAMETERS
-
-    out = {}
-    for k, v in model._parms.items():
-        if k in ("training_frame", "validation_frame") or k not in PARAMETERS:
-            continue
-        if k == "custom_metric_func" and v is not None:  # kept by reference, never as code
-            from ..metrics.custom import StoredReference, resolve_custom_metric
-
-            out[k] = str(v) if isinstance(v, StoredReference) else resolve_custom_metric(v).ref
-            continue
-        jv = _to_json(v)
-        if jv is not _SKIP:
-            out[k] = jv
-    return out
-
-
-def _attributes(model) -> dict:
-    import daskdl
-
-    fit = model._fit
-    res = fit["result"]
-    schema = fit["schema"]
-    sd = schema.to_dict()
+def _attributes(fs: FitState) -> dict:
+    sd = fs.schema.to_dict()
     for f in _SCHEMA_ARRAYS:
         sd.pop(f, None)
-    vi = fit.get("varimp")
+    params = {}
+    for k, v in fs.params.items():  # plain values only (frames and objects were left out at training)
+        jv = _to_json(v)
+        if jv is not _SKIP:
+            params[k] = jv
+    h = fs.history
     attrs = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "daskdl_version": daskdl.__version__,
-        "model_id": model._id, "estimator": type(model).__name__,
-        "params": _user_params(model),
-        "resolved": _to_json(dataclasses.asdict(fit["resolved"])),
+        "format": FORMAT, "format_version": FORMAT_VERSION, "daskdl_version": __version__,
+        "model_id": fs.model_id, "estimator": fs.estimator,
+        "params": params,
+        "resolved": _to_json(dataclasses.asdict(fs.resolved)),
         "schema": _to_json(sd),
-        "layout": _to_json(fit["layout"].to_dict()),
-        "history": {"kind": res.history.kind, "has_valid": bool(res.history.has_valid),
-                    "rows": _to_json(res.history.rows)},
-        "train_metrics": None if res.train_metrics is None else _to_json(res.train_metrics.to_dict()),
-        "valid_metrics": None if res.valid_metrics is None else _to_json(res.valid_metrics.to_dict()),
-        "varimp": None if vi is None else _to_json(vi.to_dict(orient="records")),
-        "x": list(fit["x"]), "y": fit["y"],
-        "result": _to_json({"epochs": res.epochs, "iterations": res.iterations, "samples": res.samples,
-                            "train_seconds": res.train_seconds, "n_rows": res.n_rows,
-                            "stopped_reason": res.stopped_reason}),
+        "layout": _to_json(fs.layout.to_dict()),
+        "history": {"kind": h.kind, "has_valid": bool(h.has_valid), "rows": _to_json(h.rows)},
+        "train_metrics": None if fs.train_metrics is None else _to_json(fs.train_metrics.to_dict()),
+        "valid_metrics": None if fs.valid_metrics is None else _to_json(fs.valid_metrics.to_dict()),
+        "varimp": None if fs.varimp is None else _to_json(fs.varimp.to_dict(orient="records")),
+        "x": list(fs.x), "y": fs.y,
+        "result": _to_json({"epochs": fs.epochs, "iterations": fs.iterations, "samples": fs.samples,
+                            "train_seconds": fs.train_seconds, "n_rows": fs.n_rows,
+                            "stopped_reason": fs.stopped_reason}),
+        "balance": None if fs.balance is None else _to_json(fs.balance.to_dict()),
     }
     for k, v in attrs.items():
         if v is _SKIP:
-            raise ValueError(f"cannot save model {model._id}: its {k!r} holds values that are not plain data")
+            raise ValueError(f"cannot save model {fs.model_id}: its {k!r} holds values that are not plain data")
     return attrs
 
 
@@ -280,8 +283,18 @@ def _check_parent_dirs(base: Path, target: Path):
             return
 
 
+def fit_state_of(model) -> FitState:
+    """The FitState of a trained estimator (or the FitState itself)."""
+    fs = model if isinstance(model, FitState) else getattr(model, "fit_state", None)
+    if fs is None:
+        raise ValueError(f"model {getattr(model, 'model_id', model)!r} is not trained yet; call train() before "
+                         f"saving or exporting it")
+    return fs
+
+
 def save_model(model, path=None, force: bool = False, filename: str | None = None) -> str:
-    """Save a trained model as ``<path or cwd>/<filename or model_id>`` (a Zarr group); returns the path.
+    """Save a trained model (an estimator or its :class:`FitState`) as ``<path or cwd>/<filename or
+    model_id>`` (a Zarr group); returns the path.
 
     The group is written to a temporary sibling directory and renamed into place, so a reader never
     sees a half-written model. An existing target raises FileExistsError unless ``force=True``, in which
@@ -289,42 +302,35 @@ def save_model(model, path=None, force: bool = False, filename: str | None = Non
     """
     import zarr
 
-    fit = getattr(model, "_fit", None)
-    if fit is None:
-        raise ValueError(f"model {getattr(model, '_id', model)!r} is not trained yet; call train() before "
-                         f"save_model")
+    fs = fit_state_of(model)
     base = Path(os.getcwd() if path in (None, "") else os.fspath(path))
-    name = filename or model._id
+    name = filename or fs.model_id
     if not name or os.sep in name or name in (".", ".."):
         raise ValueError(f"filename must be a plain directory name; got {name!r}")
     target = base / name
     _check_parent_dirs(base, target)
     if target.exists() and not force:
         raise FileExistsError(f"{target} already exists; pass force=True to overwrite it")
-    attrs = _attributes(model)
+    attrs = _attributes(fs)
     base.mkdir(parents=True, exist_ok=True)
     tmp = base / f".{name}.tmp-{uuid.uuid4().hex}"
     try:
         root = zarr.open_group(str(tmp), mode="w-", zarr_format=3)
         checksums = {}
-        net = fit["net"]
+        net = fs.net
         gnet = root.create_group("net")
         for a in _NET_ARRAYS:
             data = np.ascontiguousarray(getattr(net, a), dtype=np.float32)
             _write_array(gnet, a, data)
             checksums[f"net/{a}"] = _sha256(data)
         gs = root.create_group("schema")
-        schema = fit["schema"]
         for f, dt in _SCHEMA_ARRAYS.items():
-            data = np.ascontiguousarray(getattr(schema, f), dtype=dt)
+            data = np.ascontiguousarray(getattr(fs.schema, f), dtype=dt)
             _write_array(gs, f, data)
             checksums[f"schema/{f}"] = _sha256(data)
         attrs["checksums"] = checksums
-        labels = fit.get("labels")
-        if labels:  # the response's label values and dtype: a loaded model predicts the same labels
-            from ..model.labels import to_json
-
-            attrs["response_labels"] = to_json(labels)
+        if fs.labels:  # the response's label values and dtype: a loaded model predicts the same labels
+            attrs["response_labels"] = labels_to_json(fs.labels)
         attrs["manifest"] = _manifest(attrs)
         root.attrs.update(attrs)
         _move_into_place(tmp, target, base, name, force)
@@ -341,6 +347,17 @@ class _Invalid(ValueError):
     pass
 
 
+def read_fit_state(path) -> FitState:
+    """The :class:`FitState` saved at ``path`` (checked as :func:`load_model` describes)."""
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise FileNotFoundError(f"no saved model at {p}")
+    try:
+        return _load(p)
+    except _Invalid as e:
+        raise ValueError(f"{p} is not a valid daskdl model: {e}") from None
+
+
 def load_model(path, custom_metric_func=None, trust_custom_metric: bool = False):
     """Load a model written by :func:`save_model`; returns a trained ``DeepLearningEstimator``.
 
@@ -354,59 +371,34 @@ def load_model(path, custom_metric_func=None, trust_custom_metric: bool = False)
     ``trust_custom_metric=True`` to import the stored reference; otherwise the custom metric is not
     computed on new data and a warning says so.
     """
-    p = Path(os.fspath(path))
-    if not p.exists():
-        raise FileNotFoundError(f"no saved model at {p}")
-    try:
-        model = _load(p)
-        _attach_labels(model, p)
-    except _Invalid as e:
-        raise ValueError(f"{p} is not a valid daskdl model: {e}") from None
-    _attach_custom_metric(model, custom_metric_func, bool(trust_custom_metric))
+    fs = read_fit_state(path)
+    custom = _custom_metric_for(fs, custom_metric_func, bool(trust_custom_metric))
+    model = estimator_class(fs.estimator).from_fit_state(fs, custom_metric=custom)
+    register(model)
     return model
 
 
-def _attach_labels(model, p: Path):
-    """The response's labels saved with the model (covered by the manifest, checked by ``_load``)."""
-    import zarr
-
-    from ..model.labels import from_json
-
-    record = zarr.open_group(str(p), mode="r").attrs.get("response_labels")
-    if record is None:
-        return
-    try:
-        model._fit["labels"] = from_json(record)
-    except (KeyError, TypeError, ValueError) as e:
-        raise _Invalid(f"attribute 'response_labels' is malformed ({e})") from e
-
-
-def _attach_custom_metric(model, func, trust: bool):
+def _custom_metric_for(fs: FitState, func, trust: bool):
     """Resolve the stored custom-metric reference only from what the caller passes (see load_model)."""
-    from ..metrics.custom import StoredReference, resolve_custom_metric
-
-    ref = getattr(model._fit["resolved"], "custom_metric", None)
+    ref = getattr(fs.resolved, "custom_metric", None)
     if not ref:
         if func is not None:
-            raise ValueError(f"custom_metric_func was given but model {model.model_id} was trained without a "
+            raise ValueError(f"custom_metric_func was given but model {fs.model_id} was trained without a "
                              f"custom metric")
-        model._fit["custom_metric"] = None
-        return
+        return None
     if func is not None:
         custom = resolve_custom_metric(func)
         if custom.name != ref.partition("=")[0].removeprefix("python:"):
-            _log.warning("model %s was trained with custom metric %r; attaching %r instead", model.model_id, ref,
+            _log.warning("model %s was trained with custom metric %r; attaching %r instead", fs.model_id, ref,
                          custom.ref)
-    elif trust:
-        custom = resolve_custom_metric(str(ref))  # the caller asked for the stored reference to be imported
-    else:
-        custom = None
-        msg = (f"model {model.model_id} was trained with custom metric {ref!r}, which is not computed on new "
-               f"data: daskdl never imports code named in a model file. Pass the class again "
-               f"(daskdl.load_model(path, custom_metric_func=<class>)) or trust_custom_metric=True to import it")
-        warnings.warn(msg, UserWarning, stacklevel=3)
-    model._fit["custom_metric"] = custom
-    model._parms["custom_metric_func"] = custom if custom is not None else StoredReference(ref)
+        return custom
+    if trust:
+        return resolve_custom_metric(str(ref))  # the caller asked for the stored reference to be imported
+    msg = (f"model {fs.model_id} was trained with custom metric {ref!r}, which is not computed on new "
+           f"data: daskdl never imports code named in a model file. Pass the class again "
+           f"(daskdl.load_model(path, custom_metric_func=<class>)) or trust_custom_metric=True to import it")
+    warnings.warn(msg, UserWarning, stacklevel=3)
+    return None
 
 
 def _need(cond, msg):
@@ -447,13 +439,6 @@ def _read_array(root, key: str, dtype, checksums: dict) -> np.ndarray:
 
 
 def _load(p: Path):
-    from ..frame.schema import FrameSchema, _FIELDS
-    from ..metrics.model_metrics import ModelMetrics
-    from ..model.estimator import DeepLearningEstimator, _MODELS
-    from ..model.network import Layout, Network
-    from ..params import PARAMETERS, Resolved
-    from ..train.driver import History, TrainResult
-
     root, raw = _open(p)
     fmt = raw.get("format")
     _need(fmt == FORMAT, f"attribute 'format' is {fmt!r}, expected {FORMAT!r}")
@@ -528,8 +513,6 @@ def _load(p: Path):
     sd = dict(a["schema"])
     sd.setdefault("cat_encoding", None)  # added after the first files were written
     if sd["cat_encoding"] is not None:
-        from ..frame.catenc import CategoricalTransform
-
         try:
             CategoricalTransform.from_dict(sd["cat_encoding"])
         except (ValueError, TypeError, AttributeError) as e:
@@ -600,15 +583,8 @@ def _load(p: Path):
     for k in ("epochs", "iterations", "samples", "train_seconds", "n_rows"):
         _need(isinstance(rs[k], (int, float)) and not isinstance(rs[k], bool),
               f"result.{k} must be a number; got {rs[k]!r}")
-    result = TrainResult(net=net, layout=layout, history=history, train_metrics=metrics("train_metrics"),
-                         valid_metrics=metrics("valid_metrics"), epochs=float(rs["epochs"]),
-                         iterations=int(rs["iterations"]), samples=float(rs["samples"]),
-                         train_seconds=float(rs["train_seconds"]), n_rows=int(rs["n_rows"]),
-                         stopped_reason=str(rs["stopped_reason"]))
     varimp = None
     if a.get("varimp") is not None:
-        import pandas as pd
-
         _need(isinstance(a["varimp"], list) and all(isinstance(r, dict) for r in a["varimp"]),
               "attribute 'varimp' must be a list of records")
         varimp = pd.DataFrame(a["varimp"], columns=["variable", "relative_importance", "scaled_importance",
@@ -616,14 +592,34 @@ def _load(p: Path):
     _need(all(isinstance(c, str) for c in a["x"]), "attribute 'x' must be a list of column names")
     _need(a.get("y") is None or isinstance(a.get("y"), str), "attribute 'y' must be a column name or null")
 
-    if a.get("estimator") == "H2OAutoEncoderEstimator":
-        from .. import H2OAutoEncoderEstimator as cls
-    else:
-        cls = DeepLearningEstimator
-    model = cls.__new__(cls)
-    object.__setattr__(model, "_parms", dict(a["params"]))
-    object.__setattr__(model, "_id", model_id)
-    object.__setattr__(model, "_fit", {"resolved": resolved, "schema": schema, "result": result, "net": net,
-                                       "layout": layout, "x": list(a["x"]), "y": a.get("y"), "varimp": varimp})
-    _MODELS[model_id] = model
-    return model
+    balance = None
+    if a.get("balance") is not None:
+        bd = a["balance"]
+        _need(isinstance(bd, dict) and {"factors", "expanded", "n", "correction", "counts"} <= set(bd),
+              "attribute 'balance' is malformed")
+        try:
+            balance = ClassBalance.from_dict(bd)
+        except (TypeError, ValueError) as e:
+            raise _Invalid(f"attribute 'balance' cannot be read ({e})") from None
+        _need(resolved.classification and len(balance.correction) == resolved.n_classes,
+              f"attribute 'balance' has {len(balance.correction)} class corrections for a model with "
+              f"{resolved.n_classes if resolved.classification else 0} classes")
+    elif ver < 3 and a["params"].get("balance_classes"):
+        warnings.warn(f"{p} was saved in format version {ver}, before the class-balance correction was stored: "
+                      f"this balance_classes model predicts without it (probabilities of the balanced "
+                      f"training data); train and save it again to restore it", UserWarning, stacklevel=4)
+    labels = None
+    if raw.get("response_labels") is not None:
+        try:
+            labels = labels_from_json(raw["response_labels"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise _Invalid(f"attribute 'response_labels' is malformed ({e})") from e
+    estimator = a.get("estimator")
+    _need(estimator is None or isinstance(estimator, str), "attribute 'estimator' must be a class name")
+    return FitState(model_id=model_id, estimator=estimator or "DeepLearningEstimator", params=dict(a["params"]),
+                    resolved=resolved, schema=schema, net=net, history=history,
+                    train_metrics=metrics("train_metrics"), valid_metrics=metrics("valid_metrics"),
+                    epochs=float(rs["epochs"]), iterations=int(rs["iterations"]), samples=float(rs["samples"]),
+                    train_seconds=float(rs["train_seconds"]), n_rows=int(rs["n_rows"]),
+                    stopped_reason=str(rs["stopped_reason"]), x=list(a["x"]), y=a.get("y"), balance=balance,
+                    labels=labels, varimp=varimp)

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from .model_metrics import ModelMetrics
+
 KINDS = ("regression", "binomial", "multinomial", "autoencoder")
 DISTRIBUTIONS = ("gaussian", "poisson", "gamma", "tweedie", "laplace", "quantile", "huber")
 
@@ -410,7 +412,6 @@ def _roc_from_hist(hist_pos, hist_neg, bin_min):
 
 def finalize(kind, partial: dict, *, classes=None, description=None, algo="deeplearning"):
     """Turn a (combined) partial into a :class:`ModelMetrics`."""
-    from .model_metrics import ModelMetrics
 
     _check_kind(kind)
     if partial.get("kind") != kind:

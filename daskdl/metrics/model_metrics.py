@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..plot import metrics_plot
+
 _TITLES = {"regression": "ModelMetricsRegression", "binomial": "ModelMetricsBinomial",
            "multinomial": "ModelMetricsMultinomial", "autoencoder": "ModelMetricsAutoEncoder"}
 
@@ -237,8 +239,6 @@ class ModelMetrics:
     def plot(self, type="roc", server=False, save_plot_path=None):
         """Binomial: the ROC curve (``type="roc"``) or precision-recall curve (``type="pr"``), as
         H2O's ``model_performance().plot()``. Returns the matplotlib Figure."""
-        from ..plot import metrics_plot
-
         return metrics_plot(self, type=type, save_plot_path=save_plot_path)
 
     @property

@@ -2,30 +2,34 @@
 from __future__ import annotations
 
 import copy
-import uuid
-import dataclasses
 import functools
 import inspect
 import itertools
 import logging
-import warnings
+import uuid
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._client import current_client
 from ..frame.encode import check_scoring_frame, encode_partition
-from ..frame.schema import FrameSchema, is_categorical_dtype
-from ..metrics import combine_all, finalize, partial_metrics
-from ..params import FLOAT_MAX, INT_MAX, PARAMETERS, Resolved, validate
-from .network import Network, forward
-from .labels import label_info
-from .predict import output, predict_frame, reconstruction_error, empty_prediction
-from .varimp import gedeon_varimp
+from ..io.export import export_onnx, export_python
+from ..io.zarr_store import save_model
+from ..metrics import combine_all, finalize
+from ..metrics.custom import StoredReference, resolve_custom_metric
+from ..params import FLOAT_MAX, INT_MAX, PARAMETERS, Resolved, for_validation, validate
+from ..plot import learning_curve_plot, scoring_history_plot, varimp_plot
+from ..train.api import fit, prepare, response_kind
+from ..train.cv import CVResult, cross_validate
+from ..train.driver import TrainingError
+from . import registry
+from .network import forward
+from .predict import PartialMetricsFn, empty_prediction, predict_frame, reconstruction_error
+from .state import FitState, metric_kind, scoring_state
 
 logger = logging.getLogger("daskdl")
 _ids = itertools.count(1)
-_MODELS: dict = {}
 
 
 def _is_dask(frame) -> bool:
@@ -41,26 +45,12 @@ def _check_frame(frame, name):
         raise TypeError(f"{name} must be a pandas or dask DataFrame; got {type(frame).__name__}")
 
 
-def _response_kind(frame, y):
-    dt = frame.dtypes[y] if y in frame.columns else None
-    if dt is None:
-        return None
-    if is_categorical_dtype(dt):
-        return "categorical"
-    return "numeric"
-
-
-
 def _told_when_the_client_closes(fn):
     """A Dask client closed (or its cluster shut down) during ``fn`` gives one clear error instead
     of whatever internal step noticed it first."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .._client import current_client
-        from ..train.driver import TrainingError
-
         client = kwargs.get("client") or current_client()
         try:
             return fn(*args, **kwargs)
@@ -85,7 +75,28 @@ class _EstimatorBase:
         # stored as given (scikit-learn's clone checks that get_params returns the very objects)
         object.__setattr__(self, "_parms", values)
         object.__setattr__(self, "_id", values.get("model_id") or f"DeepLearning_model_python_{next(_ids)}")
-        object.__setattr__(self, "_fit", None)
+        object.__setattr__(self, "_fit_state", None)  # FitState once trained
+        object.__setattr__(self, "_cv", None)  # CVResult of nfolds / fold_column
+        object.__setattr__(self, "_custom", None)  # the custom metric object (code, not saved)
+
+    @classmethod
+    def from_fit_state(cls, fs: FitState, custom_metric=None, cv: CVResult | None = None):
+        """A trained estimator holding ``fs`` (a loaded model, a cross-validation fold model)."""
+        model = cls.__new__(cls)
+        object.__setattr__(model, "_parms", dict(fs.params))
+        object.__setattr__(model, "_id", fs.model_id)
+        object.__setattr__(model, "_fit_state", fs)
+        object.__setattr__(model, "_cv", cv)
+        object.__setattr__(model, "_custom", custom_metric)
+        ref = getattr(fs.resolved, "custom_metric", None)
+        if ref:
+            model._parms["custom_metric_func"] = custom_metric if custom_metric is not None else StoredReference(ref)
+        return model
+
+    @property
+    def fit_state(self) -> FitState | None:
+        """What the trained model is (:class:`daskdl.model.state.FitState`); None before training."""
+        return self.__dict__.get("_fit_state")
 
     # ---- parameters ----------------------------------------------------------------------
     def __getattr__(self, name):
@@ -109,7 +120,7 @@ class _EstimatorBase:
     @property
     def params(self) -> dict:
         """``{name: {"default": ..., "actual": ..., "input": ...}}`` as H2O's ``model.params``."""
-        actual = self._actual_params() if self._fit is not None else {}
+        actual = self._actual_params() if self.fit_state is not None else {}
         inputs = self._all_params()
         out = {}
         for k, d in _class_defaults(type(self)).items():
@@ -167,14 +178,14 @@ class _EstimatorBase:
         return p
 
     def _actual_params(self) -> dict:
-        r: Resolved = self._fit["resolved"]
+        r: Resolved = self.fit_state.resolved
         a = self._all_params()
         for k in list(a):
             if hasattr(r, k):
                 v = getattr(r, k)
                 a[k] = list(v) if isinstance(v, tuple) else v
         a["model_id"] = self._id
-        a["response_column"] = self._fit["schema"].response
+        a["response_column"] = self.fit_state.schema.response
         a["activation"] = self._activation_name(r)
         return a
 
@@ -187,22 +198,22 @@ class _EstimatorBase:
     @_told_when_the_client_closes
     def train(self, x=None, y=None, training_frame=None, validation_frame=None, offset_column=None,
               weights_column=None, fold_column=None, ignored_columns=None, model_id=None, verbose=False,
-              max_runtime_secs=None, out_of_core=None, client=None):
+              max_runtime_secs=None, out_of_core=None, client=None, workers=None):
         """Train on ``training_frame`` (dask or pandas DataFrame); returns ``self``.
 
         ``client`` (daskdl only): the ``distributed.Client`` to train on; None uses the current
-        client, or trains in this process when there is none (as xgboost.dask / lightgbm.dask).
+        client, or trains in this process when there is none (as xgboost.dask / lightgbm.dask);
+        False trains in this process. ``workers`` (daskdl only): the addresses of the workers to
+        train on (None: all of the client's; a set that has left the cluster falls back to all).
         ``verbose=True`` logs a line per scoring event on the ``"daskdl"`` logger.
 
         ``out_of_core`` (daskdl only): ``True`` streams each worker's partitions through the
         kernels one at a time instead of keeping the encoded data in worker memory
         (local-only mode); ``None`` decides from the workers' memory limits.
         """
-        from ..train.driver import fit
-        from .._client import current_client
-
-        if client is not None:
-            object.__setattr__(self, "_client_override", client)
+        if client is None:
+            client = current_client()
+        client = client or None  # False: train in this process
         parms = self._all_params()
         for k, v in (("offset_column", offset_column), ("weights_column", weights_column),
                      ("fold_column", fold_column), ("ignored_columns", ignored_columns),
@@ -257,154 +268,54 @@ class _EstimatorBase:
                                  f"columns: {columns}")
             if x is not None:
                 x = [c for c in x if c != fold_column]
-        rk = None if autoencoder else _response_kind(training_frame, y)
-        if parms.get("checkpoint") is not None:
-            return self._train_from_checkpoint(parms, y, rk, training_frame, validation_frame, verbose,
-                                               out_of_core)
-        # first pass: parameter checks that need no data (everything is reported at once)
-        validate(_for_validation(parms), response_kind=rk, n_classes=None,
-                 has_validation=validation_frame is not None)
-        seed = parms.get("seed", -1)
-        transform, fit_frame, fit_x = _categorical_encoding(parms, training_frame, x, y, rk, fold_column)
-        schema = FrameSchema.fit(
-            fit_frame, fit_x, y, autoencoder=autoencoder, weights_column=parms.get("weights_column"),
-            offset_column=parms.get("offset_column"),
-            ignored_columns=_with_fold_column(parms.get("ignored_columns"), fold_column),
-            ignore_const_cols=bool(parms.get("ignore_const_cols", True)),
-            use_all_factor_levels=bool(parms.get("use_all_factor_levels", True)) or autoencoder,
-            standardize=bool(parms.get("standardize", True)), sparse=bool(parms.get("sparse", False)),
-            missing_values_handling=str(parms.get("missing_values_handling", "mean_imputation")),
-            max_categorical_features=int(parms.get("max_categorical_features", 2147483647)),
-            seed=int(seed) if seed is not None and int(seed) >= 0 else 0,
-            classification=None if autoencoder else (rk == "categorical"))
-        if transform is not None:
-            schema.cat_encoding = transform.to_dict()
-        labels = label_info(training_frame, y, schema.classes) if schema.classification else None
-        res = validate(_for_validation(parms), response_kind=rk,
-                       n_classes=len(schema.classes) if schema.classification else None,
-                       y_min=schema.resp_min if not schema.classification else None,
-                       has_validation=validation_frame is not None, n_rows=schema.n_rows)
-        override = getattr(self, "_client_override", None)
-        client = current_client() if override is None else (override or None)
+        frames = (training_frame, validation_frame)
+        kw = dict(x=x, y=y, model_id=self._id, estimator=type(self).__name__, out_of_core=out_of_core,
+                  verbose=verbose, workers=workers)
         cv = None
-        nfolds = int(parms.get("nfolds") or 0)
-        if nfolds >= 2 or fold_column is not None:
-            from ..grid.cv import cross_validate
-
-            cv = cross_validate(self, parms, x, y, training_frame, nfolds=nfolds, seed=res.seed,
-                                classes=schema.classes if schema.classification else None, client=client,
-                                out_of_core=out_of_core, verbose=verbose)
-            # main model (spec 9.4): no best-model overwrite; with early stopping or a time limit,
-            # the mean number of epochs of the fold models and no early stopping
-            changes = {"overwrite_with_best_model": False}
-            if res.stopping_rounds > 0 or res.max_runtime_secs > 0:
-                changes.update(stopping_rounds=0, epochs=cv.main_epochs)
-            res = dataclasses.replace(res, **changes)
-        from ..train.driver import has_momentum, is_sparse, kernel_config, make_layout
-        from .init import initial_network
-
-        layout = make_layout(res, schema)
-        kcfg = kernel_config(res, schema, layout)
-        init_net = initial_network(parms, res, schema, layout, has_momentum(kcfg), is_sparse(kcfg))
-        on_score = None
-        if parms.get("export_checkpoints_dir"):
-            on_score = _CheckpointWriter(self, res, schema, y, str(parms["export_checkpoints_dir"]))
-        balance = _class_balance(parms, schema, training_frame, y)
-        custom = _custom_metric_of(parms, res)
-        if validation_frame is not None:
-            check_scoring_frame(validation_frame, schema, "validation_frame", response=True)
-        result = fit(res, schema, training_frame, validation_frame, client=client, out_of_core=out_of_core,
-                     quiet=res.quiet_mode or not verbose, init_net=init_net, on_score=on_score, balance=balance,
-                     custom=custom)
-        self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
-                     "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y,
-                     "cv": cv, "balance": balance, "custom_metric": custom, "labels": labels}
-        if cv is not None and not parms.get("keep_cross_validation_models", True):
-            cv.models = None
-        self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
-        _MODELS[self._id] = self
-        _log_trained(self)
-        return self
-
-    def _train_from_checkpoint(self, parms, y, rk, training_frame, validation_frame, verbose, out_of_core):
-        """Continue a trained model (spec 9.1): same network, optimizer state, counters and history."""
-        from .._client import current_client
-        from ..io.checkpoint import check_columns, check_restart, initial_state, resolve_checkpoint
-        from ..train.driver import fit
-
-        ckpt = resolve_checkpoint(parms["checkpoint"])
-        if parms.get("initial_weights") is not None or parms.get("initial_biases") is not None:
-            raise ValueError("initial_weights/initial_biases cannot be combined with checkpoint")
-        check_restart(parms, ckpt, y, validation_frame)
-        check_columns(ckpt, training_frame)
-        schema: FrameSchema = ckpt._fit["schema"]
-        vparms = _for_validation(parms)
-        vparms["checkpoint"] = None
-        res = validate(vparms, response_kind=rk,
-                       n_classes=len(schema.classes) if schema.classification else None,
-                       y_min=schema.resp_min if not schema.classification else None,
-                       has_validation=validation_frame is not None, n_rows=schema.n_rows)
-        net, samples, iterations, rows = initial_state(ckpt)
-        custom = _custom_metric_of(parms, res)
-        if validation_frame is not None:
-            check_scoring_frame(validation_frame, schema, "validation_frame", response=True)
-        override = getattr(self, "_client_override", None)
-        client = current_client() if override is None else (override or None)
-        result = fit(res, schema, training_frame, validation_frame, client=client, init_net=net,
-                     quiet=res.quiet_mode or not verbose, out_of_core=out_of_core,
-                     start=(samples, iterations, rows), custom=custom)
-        self._parms["checkpoint"] = ckpt.model_id
-        self._fit = {"resolved": res, "schema": schema, "result": result, "net": result.net,
-                     "layout": result.layout, "x": list(schema.cat_cols) + list(schema.num_cols), "y": y,
-                     "custom_metric": custom, "labels": ckpt._fit.get("labels")}
-        self._fit["varimp"] = self._compute_varimp() if res.variable_importances and not res.autoencoder else None
-        _MODELS[self._id] = self
-        _log_trained(self)
+        if parms.get("checkpoint") is not None:
+            fs = fit(client, frames, parms, **kw)
+            self._parms["checkpoint"] = fs.params["checkpoint"]
+        else:
+            # parameter checks that need no data (everything is reported at once); the rest once the
+            # schema is known
+            rk = None if autoencoder else response_kind(training_frame, y)
+            validate(for_validation(parms), response_kind=rk, n_classes=None,
+                     has_validation=validation_frame is not None)
+            prepared = prepare(training_frame, parms, x=x, y=y, has_validation=validation_frame is not None)
+            overrides = None
+            nfolds = int(parms.get("nfolds") or 0)
+            if nfolds >= 2 or fold_column is not None:
+                schema = prepared.schema
+                cv = cross_validate(client, training_frame, parms, x, y, nfolds=nfolds, seed=prepared.resolved.seed,
+                                    classes=schema.classes if schema.classification else None, main_id=self._id,
+                                    workers=workers, out_of_core=out_of_core, verbose=verbose)
+                # main model (spec 9.4): no best-model overwrite; with early stopping or a time limit,
+                # the mean number of epochs of the fold models and no early stopping
+                overrides = {"overwrite_with_best_model": False}
+                r = prepared.resolved
+                if r.stopping_rounds > 0 or r.max_runtime_secs > 0:
+                    overrides.update(stopping_rounds=0, epochs=cv.main_epochs)
+            fs = fit(client, frames, parms, prepared=prepared, overrides=overrides, **kw)
+        object.__setattr__(self, "_fit_state", fs)
+        object.__setattr__(self, "_cv", cv)
+        object.__setattr__(self, "_custom", _custom_metric_of(parms, fs.resolved))
+        registry.register(self)
         return self
 
     # ---- internals for scoring -------------------------------------------------------------
     def _custom_metric(self):
-        """The fit's custom metric; for a loaded model, the class its reference names, if importable
-        (loading itself never imports code)."""
-        if "custom_metric" in self._fit:
-            return self._fit["custom_metric"]
-        ref = getattr(self._fit["resolved"], "custom_metric", None)
-        custom = None
-        if ref:
-            from ..metrics.custom import resolve_custom_metric
+        """The fit's custom metric object (None without one, or for a loaded model whose metric was
+        not given again)."""
+        return self.__dict__.get("_custom")
 
-            try:
-                custom = resolve_custom_metric(ref)
-            except ValueError as e:
-                warnings.warn(f"custom metric {ref!r} of model {self._id} is not computed: {e}", RuntimeWarning,
-                              stacklevel=3)
-        self._fit["custom_metric"] = custom
-        return custom
-
-    def _require_fit(self):
-        if self._fit is None:
+    def _require_fit(self) -> FitState:
+        fs = self.fit_state
+        if fs is None:
             raise ValueError(f"model {self._id} is not trained yet; call train() first")
+        return fs
 
     def _state(self) -> dict:
-        self._require_fit()
-        from ..train.driver import identity_standardized
-
-        r: Resolved = self._fit["resolved"]
-        schema: FrameSchema = self._fit["schema"]
-        net: Network = self._fit["net"]
-        scoring = Network.from_arrays(net.layout, net.W, net.B)
-        thr = 0.5
-        m = self._fit["result"].valid_metrics or self._fit["result"].train_metrics
-        if m is not None and m.kind == "binomial":
-            t = m.find_threshold_by_max_metric("f1")
-            if t is not None and np.isfinite(t):
-                thr = float(t)
-        bal = self._fit.get("balance")
-        return {"schema": schema, "net": scoring, "columns": schema.prediction_columns(),
-                "correction": None if not bal else bal["correction"],
-                "hidden_dropout": r.hidden_dropout_ratios if r.dropout else None,
-                "identity_standardized": identity_standardized(r, schema), "threshold": thr,
-                "labels": self._fit.get("labels")}
+        return scoring_state(self._require_fit())
 
     def _map(self, frame, fn, meta_fn):
         """Apply ``fn(pdf, state)`` per partition; lazy for dask frames, eager for pandas."""
@@ -431,12 +342,11 @@ class _EstimatorBase:
         """The scoring state as one graph object: a future scattered once to every worker when a
         client exists (it is not re-sent with every computation), else a delayed value."""
         import dask
-        from .._client import current_client
 
         client = current_client()
         if client is None:
             return dask.delayed(state, pure=True)
-        key = (id(client), id(self._fit["net"]), state["threshold"])
+        key = (id(client), id(self.fit_state.net), state["threshold"])
         cached = self.__dict__.get("_state_cache")
         if cached is not None and cached[0] == key and cached[1].status == "finished":
             return cached[1]
@@ -456,10 +366,10 @@ class _EstimatorBase:
     def anomaly(self, test_data, per_feature=False):
         """Reconstruction error per row (``Reconstruction.MSE``) or per expanded feature
         (``reconstr_<feature>.SE``) of an autoencoder."""
-        self._require_fit()
-        if not self._fit["resolved"].autoencoder:
+        fs = self._require_fit()
+        if not fs.resolved.autoencoder:
             raise ValueError("anomaly() needs an autoencoder model (train with autoencoder=True)")
-        cols = ([f"reconstr_{c}.SE" for c in self._fit["schema"].coef_names] if per_feature
+        cols = ([f"reconstr_{c}.SE" for c in fs.schema.coef_names] if per_feature
                 else ["Reconstruction.MSE"])
         return self._map(test_data, _AnomalyFn(per_feature, cols),
                          lambda st, idx: pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols},
@@ -467,8 +377,7 @@ class _EstimatorBase:
 
     def deepfeatures(self, test_data, layer):
         """Test-time activations of hidden layer ``layer`` (0-based), columns ``DF.L<layer+1>.C<j>``."""
-        self._require_fit()
-        r: Resolved = self._fit["resolved"]
+        r: Resolved = self._require_fit().resolved
         if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool) or not 0 <= layer < len(r.hidden):
             raise ValueError(f"layer must be an integer in [0, {len(r.hidden) - 1}] (the model has "
                              f"{len(r.hidden)} hidden layers); got {layer!r}")
@@ -481,29 +390,26 @@ class _EstimatorBase:
     def model_performance(self, test_data=None, train=False, valid=False, xval=False):
         """Metrics on ``test_data`` (computed per partition and combined), or the stored
         training / validation metrics."""
-        self._require_fit()
+        fs = self._require_fit()
         if test_data is not None:
             m = self._performance_on(test_data)
         elif xval:
-            cv = self._fit.get("cv")
-            m = None if cv is None else cv.metrics
+            m = None if self._cv is None else self._cv.metrics
         elif valid:
-            m = self._fit["result"].valid_metrics
+            m = fs.valid_metrics
         else:
-            m = self._fit["result"].train_metrics
+            m = fs.train_metrics
         if m is not None:  # printing limit of the confusion matrix (H2O's max_confusion_matrix_size)
-            m.max_confusion_matrix_size = int(getattr(self._fit["resolved"], "max_confusion_matrix_size", 20))
+            m.max_confusion_matrix_size = int(getattr(fs.resolved, "max_confusion_matrix_size", 20))
         return m
 
     def _performance_on(self, frame):
-        from ..train.driver import metric_kind
-
         state = self._state()
         _check_frame(frame, "test_data")
         check_scoring_frame(frame, state["schema"], "test_data", response=True)
-        r: Resolved = self._fit["resolved"]
-        kind = metric_kind(r)
-        fn = _PartialFn(kind, r, self._custom_metric())
+        fs = self.fit_state
+        kind = metric_kind(fs.resolved)
+        fn = PartialMetricsFn(kind, fs.resolved, self._custom_metric())
         if isinstance(frame, pd.DataFrame):
             parts = [fn(frame, state)]
         else:
@@ -514,20 +420,18 @@ class _EstimatorBase:
             held = persisted_partitions(frame)
             parts = dask.compute(*[dask.delayed(fn)(p, dstate) for p in (held or frame.to_delayed())])
         total = combine_all(parts)
-        return finalize(kind, total, classes=self._fit["schema"].classes,
+        return finalize(kind, total, classes=fs.schema.classes,
                         description="Metrics reported on test data")
 
     def _metric(self, name, train, valid, xval):
-        self._require_fit()
-        res = self._fit["result"]
+        res = self._require_fit()
         picks = []
         if train:
             picks.append(("train", res.train_metrics))
         if valid:
             picks.append(("valid", res.valid_metrics))
         if xval:
-            cv = self._fit.get("cv")
-            picks.append(("xval", None if cv is None else cv.metrics))
+            picks.append(("xval", None if self._cv is None else self._cv.metrics))
         if not picks:
             picks = [("train", res.train_metrics)]
         vals = {}
@@ -612,77 +516,57 @@ class _EstimatorBase:
         return self._metric("hit_ratio_table", train, valid, xval)
 
     # ---- cross-validation ------------------------------------------------------------------
-    def _cv(self):
+    def _cross_validation(self) -> CVResult | None:
         self._require_fit()
-        return self._fit.get("cv")
+        return self._cv
 
     def cross_validation_models(self):
         """The fold models (``keep_cross_validation_models=True``, the default), else None."""
-        cv = self._cv()
-        return None if cv is None or cv.models is None else list(cv.models)
+        cv = self._cross_validation()
+        if cv is None or cv.models is None:
+            return None
+        models = self.__dict__.get("_fold_models")
+        if models is None:  # estimators over the folds' FitStates, made once
+            models = [DeepLearningEstimator.from_fit_state(fs, custom_metric=self._custom_metric())
+                      for fs in cv.models]
+            for m in models:
+                registry.register(m)
+            object.__setattr__(self, "_fold_models", models)
+        return list(models)
 
     def cross_validation_predictions(self):
         """One frame per fold model, aligned with the training frame: the fold model's predictions
         on its holdout rows, 0 (missing for the label column) elsewhere. Needs
         ``keep_cross_validation_predictions=True``; else None."""
-        cv = self._cv()
+        cv = self._cross_validation()
         return None if cv is None or not cv.keep_predictions else cv.predictions()
 
     def cross_validation_holdout_predictions(self):
         """Every training row predicted by the fold model that did not see it (one frame aligned
         with the training frame). Needs ``keep_cross_validation_predictions=True``; else None."""
-        cv = self._cv()
+        cv = self._cross_validation()
         return None if cv is None or not cv.keep_predictions else cv.holdout_predictions()
 
     def cross_validation_fold_assignment(self):
         """The fold (0-based) of every training row, column ``fold_assignment``. Needs
         ``keep_cross_validation_fold_assignment=True``; else None."""
-        cv = self._cv()
+        cv = self._cross_validation()
         return None if cv is None or not cv.keep_fold_assignment else cv.fold_assignment()
 
     def cross_validation_metrics_summary(self):
         """Per metric: mean, sd and the value on each holdout fold (``cv_<k>_valid``), as H2O."""
-        cv = self._cv()
+        cv = self._cross_validation()
         return None if cv is None else cv.summary.copy()
 
     # ---- model output ----------------------------------------------------------------------
     def scoring_history(self) -> pd.DataFrame:
         """One row per scoring event: time, speed, epochs, iterations, samples and the training /
         validation metrics (H2O's table)."""
-        self._require_fit()
-        return self._fit["result"].history.frame()
-
-    def _compute_varimp(self):
-        net: Network = self._fit["net"]
-        lay = net.layout
-        schema: FrameSchema = self._fit["schema"]
-
-        def absw(l):
-            w = np.abs(net.weight(l).astype(np.float64))
-            if lay.is_maxout(l):  # mean of the two channels' |w| (spec 8, Maxout FIX)
-                w = w.reshape(-1, 2, w.shape[1]).mean(axis=1)
-            return w
-
-        W1 = absw(1)
-        if lay.is_maxout(2) if lay.n_layers >= 2 else False:
-            W2 = np.abs(net.weight(2).astype(np.float64))
-            W2 = W2.reshape(-1, 2, W2.shape[1]).mean(axis=1)
-        else:
-            W2 = absw(2) if lay.n_layers >= 2 else None
-        if lay.n_layers == 1:
-            W2 = None
-        mask = None
-        if schema.n_cat and not schema.hashing:
-            mask = np.zeros(schema.n_in, dtype=bool)
-            for j in range(schema.n_cat):
-                if not schema.cat_na_seen[j]:
-                    mask[int(schema.cat_offsets[j + 1]) - 1] = True
-        return gedeon_varimp(W1, W2, schema.coef_names, mask)
+        return self._require_fit().history.frame()
 
     def varimp(self, use_pandas=False):
         """Gedeon variable importances per expanded feature (H2O's table)."""
-        self._require_fit()
-        vi = self._fit.get("varimp")
+        vi = self._require_fit().varimp
         if vi is None:
             return None
         if use_pandas:
@@ -692,9 +576,9 @@ class _EstimatorBase:
 
     def summary(self) -> pd.DataFrame:
         """H2O's "Status of Neuron Layers" table."""
-        self._require_fit()
-        r: Resolved = self._fit["resolved"]
-        net: Network = self._fit["net"]
+        fs = self._require_fit()
+        r: Resolved = fs.resolved
+        net = fs.net
         lay = net.layout
         rows = [{"layer": 1, "units": int(lay.units[0]), "type": "Input",
                  "dropout": 100.0 * r.input_dropout_ratio, "l1": np.nan, "l2": np.nan, "mean_rate": np.nan,
@@ -730,31 +614,30 @@ class _EstimatorBase:
     def weights(self, matrix_id=0):
         """Weight matrix ``matrix_id`` (0 = input to first hidden) as a pandas DataFrame
         (rows = units of the next layer, columns = units of this layer)."""
-        self._require_fit()
-        net: Network = self._fit["net"]
+        fs = self._require_fit()
+        net = fs.net
         L = net.layout.n_layers
         if not isinstance(matrix_id, (int, np.integer)) or not 0 <= matrix_id < L:
             raise ValueError(f"matrix_id must be in [0, {L - 1}]; got {matrix_id!r}")
         w = net.weight(matrix_id + 1)
-        cols = self._fit["schema"].coef_names if matrix_id == 0 else [f"C{i + 1}" for i in range(w.shape[1])]
+        cols = fs.schema.coef_names if matrix_id == 0 else [f"C{i + 1}" for i in range(w.shape[1])]
         return pd.DataFrame(w.astype(np.float64), columns=cols)
 
     def biases(self, vector_id=0):
         """Bias vector ``vector_id`` (0 = first hidden layer) as a one-column pandas DataFrame."""
-        self._require_fit()
-        net: Network = self._fit["net"]
+        net = self._require_fit().net
         L = net.layout.n_layers
         if not isinstance(vector_id, (int, np.integer)) or not 0 <= vector_id < L:
             raise ValueError(f"vector_id must be in [0, {L - 1}]; got {vector_id!r}")
         return pd.DataFrame({"C1": net.bias(vector_id + 1).astype(np.float64)})
 
     def __repr__(self):
-        if self._fit is None:
+        res = self.fit_state
+        if res is None:
             return f"{type(self).__name__}(model_id={self._id!r}, not trained)"
-        r: Resolved = self._fit["resolved"]
-        res = self._fit["result"]
-        schema: FrameSchema = self._fit["schema"]
-        lay = self._fit["layout"]
+        r: Resolved = res.resolved
+        schema = res.schema
+        lay = res.layout
         n_params = lay.n_weights + lay.n_biases
         if r.autoencoder:
             what = "auto-encoder"
@@ -768,7 +651,7 @@ class _EstimatorBase:
                  f"{r.loss} loss, {n_params:,} weights/biases, {n_params * 4 / 1024:.1f} KB, "
                  f"{res.samples:,.0f} training samples, mini-batch size {r.mini_batch_size}",
                  self.summary().to_string(index=False), ""]
-        cv = self._fit.get("cv")
+        cv = self._cv
         for title, m in (("ModelMetrics on training data", res.train_metrics),
                          ("ModelMetrics on validation data", res.valid_metrics),
                          ("ModelMetrics on cross-validation data", cv.metrics if cv is not None else None)):
@@ -776,7 +659,7 @@ class _EstimatorBase:
                 m.max_confusion_matrix_size = int(getattr(r, "max_confusion_matrix_size", 20))
                 lines += [repr(m), ""]
         lines += ["Scoring History:", self.scoring_history().tail(10).to_string(index=False)]
-        vi = self._fit.get("varimp")
+        vi = res.varimp
         if vi is not None:
             lines += ["", "Variable Importances:", vi.head(10).to_string(index=False)]
         return "\n".join(lines)
@@ -790,8 +673,6 @@ class _EstimatorBase:
         """H2O's scoring-history plot: ``metric`` (AUTO: logloss / deviance / MSE) for training and
         validation against ``timestep`` (AUTO: epochs). Returns the matplotlib Figure.
         ``server`` is accepted for H2O compatibility (figures never block)."""
-        from ..plot import scoring_history_plot
-
         self._require_fit()
         return scoring_history_plot(self, timestep=timestep, metric=metric, save_plot_path=save_plot_path)
 
@@ -799,8 +680,6 @@ class _EstimatorBase:
                             save_plot_path=None):
         """H2O's learning curve: training, validation and cross-validation curves of ``metric``
         against epochs. Returns the matplotlib Figure."""
-        from ..plot import learning_curve_plot
-
         self._require_fit()
         return learning_curve_plot(self, metric=metric, cv_ribbon=cv_ribbon, cv_lines=cv_lines, figsize=figsize,
                                    colormap=colormap, save_plot_path=save_plot_path)
@@ -808,30 +687,22 @@ class _EstimatorBase:
     def varimp_plot(self, num_of_features=None, server=False, save_plot_path=None):
         """H2O's variable importance bar chart (the ``num_of_features`` most important, 10 by
         default). Returns the matplotlib Figure."""
-        from ..plot import varimp_plot
-
         self._require_fit()
         return varimp_plot(self, num_of_features=num_of_features, save_plot_path=save_plot_path)
 
     # ---- export ----------------------------------------------------------------------------
     def export_python(self, path):
         """Write a standalone scoring module (numpy only) plus its weights; returns the .py path."""
-        from ..io.export import export_python
-
-        return export_python(self, path)
+        return export_python(self._require_fit(), path)
 
     def export_onnx(self, path, opset=17):
         """Write the network as an ONNX graph over the expanded input (``daskdl.io.onnx_input``)."""
-        from ..io.export import export_onnx
-
-        return export_onnx(self, path, opset=opset)
+        return export_onnx(self._require_fit(), path, opset=opset)
 
     def save(self, path=None, force=False):
         """Save the trained model as ``<path or cwd>/<model_id>`` (a Zarr store); returns the path
         (see :func:`daskdl.save_model`)."""
-        from ..io.zarr_store import save_model
-
-        return save_model(self, path=path, force=force)
+        return save_model(self._require_fit(), path=path, force=force)
 
 
 # ---- generated by `python -m daskdl._codegen` from daskdl.params.PARAMS: do not edit by hand ----
@@ -1567,36 +1438,6 @@ class H2OAutoEncoderEstimator(DeepLearningEstimator):
 # ---- end of generated code ----
 
 
-class _CheckpointWriter:
-    """Writes the model being trained to ``export_checkpoints_dir/<model_id>`` at every scoring
-    (the same format as :func:`daskdl.save_model`, so ``checkpoint=<that path>`` resumes it)."""
-
-    def __init__(self, model, res, schema, y, directory):
-        self.model, self.res, self.schema, self.y, self.dir = model, res, schema, y, directory
-
-    def __call__(self, result):
-        import copy as _copy
-        import os
-
-        from ..io.zarr_store import save_model
-
-        snap = DeepLearningEstimator.__new__(type(self.model))
-        object.__setattr__(snap, "_parms", dict(self.model._parms))
-        object.__setattr__(snap, "_id", self.model._id)
-        net = result.net.copy()
-        hist = _copy.copy(result.history)
-        hist.rows = [dict(r) for r in result.history.rows]
-        result = dataclasses.replace(result, net=net, history=hist)
-        fit_state = {"resolved": self.res, "schema": self.schema, "result": result, "net": net,
-                     "layout": result.layout, "x": list(self.schema.cat_cols) + list(self.schema.num_cols),
-                     "y": self.y, "cv": None, "varimp": None}
-        object.__setattr__(snap, "_fit", fit_state)
-        if self.res.variable_importances and not self.res.autoencoder:
-            fit_state["varimp"] = snap._compute_varimp()
-        os.makedirs(self.dir, exist_ok=True)
-        save_model(snap, path=self.dir, force=True)
-
-
 class _ColumnsFn:
     """Per-partition scoring that returns named float columns on the partition's index."""
 
@@ -1682,125 +1523,11 @@ def persisted_partitions(frame):
         return None
 
 
-def _categorical_encoding(parms, frame, x, y, rk, fold_column):
-    """Fit ``categorical_encoding`` (binary, label_encoder, sort_by_response, enum_limited) on the
-    training frame: returns (transform or None, the frame and x the schema is fitted on)."""
-    from ..frame.catenc import KINDS, fit_transform
-
-    enc = str(parms.get("categorical_encoding") or "auto").lower()
-    enc = {"labelencoder": "label_encoder", "sortbyresponse": "sort_by_response",
-           "enumlimited": "enum_limited"}.get(enc.replace("_", ""), enc)
-    if enc not in KINDS:
-        return None, frame, x
-    special = {c for c in (y, parms.get("weights_column"), parms.get("offset_column"), fold_column) if c}
-    ignored = set(parms.get("ignored_columns") or [])
-    cand = [str(c) for c in (x if x is not None else frame.columns)]
-    cats = [c for c, dt in zip(map(str, frame.columns), frame.dtypes)
-            if c in cand and c not in special and c not in ignored and isinstance(dt, pd.CategoricalDtype)]
-    if not cats:
-        return None, frame, x
-    t = fit_transform(frame, cats, enc, y=y, y_kind=rk)
-    if isinstance(frame, pd.DataFrame):
-        fit_frame = t.apply(frame)
-    else:
-        fit_frame = frame.map_partitions(t.apply, meta=t.apply(frame._meta))
-    fit_x = None if x is None else [o for c in x for o in (t.output_columns(c) if c in t.levels else [c])]
-    return t, fit_frame, fit_x
-
-
 def _custom_metric_of(parms, res):
     """The CustomMetric object of a fit (None without custom_metric_func or for autoencoders)."""
     if res.autoencoder or parms.get("custom_metric_func") is None:
         return None
-    from ..metrics.custom import resolve_custom_metric
-
     return resolve_custom_metric(parms["custom_metric_func"])
-
-
-class _PartialFn:
-    def __init__(self, kind, r: Resolved, custom=None):
-        self.kind = kind
-        self.custom = custom
-        self.kw = {}
-        if kind == "regression":
-            self.kw = dict(distribution=r.distribution, tweedie_power=r.tweedie_power,
-                           quantile_alpha=r.quantile_alpha, huber_alpha=r.huber_alpha)
-        elif kind == "binomial":
-            self.kw = dict(n_classes=r.n_classes)
-        elif kind == "multinomial":
-            self.kw = dict(n_classes=r.n_classes, auc_type=getattr(r, "auc_type", "auto"))
-
-    def __call__(self, pdf, state):
-        schema = state["schema"]
-        block = encode_partition(pdf, schema, training=False, standardize_response=False, row_major=False)
-        if self.kind == "autoencoder":
-            err = reconstruction_error(state["net"], block, schema) if len(pdf) else np.zeros(0)
-            return partial_metrics("autoencoder", None, err, block.w)
-        if len(pdf) == 0:
-            pred = np.zeros((0, self.kw.get("n_classes", 1))) if self.kind != "regression" else np.zeros(0)
-        else:
-            pred = output(state["net"], block, schema, state["hidden_dropout"], state["identity_standardized"],
-                          correction=state.get("correction"))
-        if self.custom is not None:
-            return partial_metrics(self.kind, block.y.astype(np.float64), np.asarray(pred, np.float64), block.w,
-                                   custom=self.custom, offset=block.offset, threshold=state.get("threshold", 0.5),
-                                   **self.kw)
-        return partial_metrics(self.kind, block.y.astype(np.float64), np.asarray(pred, np.float64), block.w,
-                               **self.kw)
-
-
-def _with_fold_column(ignored, fold_column):
-    """The fold column is never a predictor."""
-    if fold_column is None:
-        return ignored
-    ignored = list(ignored or [])
-    return ignored if fold_column in ignored else ignored + [fold_column]
-
-
-def _class_balance(parms: dict, schema: FrameSchema, frame, y):
-    """balance_classes (spec 9.2): per-class sampling factors, the balanced row count and the
-    correction that maps predicted probabilities back to the training class distribution."""
-    if not parms.get("balance_classes") or not schema.classification:
-        return None
-    from ..frame.schema import _label
-
-    vc = frame[y].value_counts()
-    if hasattr(vc, "compute"):
-        vc = vc.compute()
-    by_label = {}
-    for k, v in vc.items():
-        by_label[_label(k)] = by_label.get(_label(k), 0) + int(v)
-    counts = np.array([by_label.get(c, 0) for c in schema.classes], dtype=np.float64)
-    n = counts.sum()
-    f = parms.get("class_sampling_factors")
-    if f is not None:
-        factors = np.asarray(f, dtype=np.float64)
-    else:  # minority classes oversampled up to the majority class
-        factors = counts.max() / np.maximum(counts, 1.0)
-    expanded = float((factors * counts).sum())
-    cap = float(parms.get("max_after_balance_size", 5.0)) * n
-    if expanded > cap:
-        factors = factors * (cap / expanded)
-        expanded = cap
-    prior = counts / max(n, 1.0)
-    balanced = factors * counts / max(expanded, 1e-300)
-    correction = np.where(balanced > 0, prior / np.where(balanced > 0, balanced, 1.0), 0.0)
-    return {"factors": factors, "expanded": expanded, "n": float(n), "correction": correction.tolist(),
-            "counts": counts.tolist()}
-
-
-def _for_validation(parms: dict) -> dict:
-    """The parameter dict handed to validate(): frames are not parameters to check."""
-    p = {k: v for k, v in parms.items() if k in PARAMETERS}
-    p["training_frame"] = None
-    p["validation_frame"] = None
-    return p
-
-
-def _log_trained(model) -> None:
-    r = model._fit["result"]
-    logger.info("%s: trained %.2f epochs (%s samples, %d iterations) in %.1f s; stopped by %s", model._id, r.epochs,
-                f"{r.samples:,.0f}", r.iterations, r.train_seconds, r.stopped_reason)
 
 
 @functools.cache
@@ -1811,13 +1538,16 @@ def _class_defaults(cls) -> dict:
 
 
 def get_model(model_id: str) -> DeepLearningEstimator:
-    """A model trained in this session, by ``model_id``."""
-    try:
-        return _MODELS[model_id]
-    except KeyError:
-        raise KeyError(f"no model with model_id {model_id!r} in this session; known: {sorted(_MODELS)}") from None
+    """A model of this session (trained or loaded, and still referenced), by ``model_id``."""
+    model = registry.lookup(model_id)
+    if model is None:
+        raise KeyError(f"no model with model_id {model_id!r} in this session; known: {registry.known_ids()}")
+    return model
 
 
 def _identity(x):
     return x
 
+
+registry.register_class(DeepLearningEstimator)
+registry.register_class(H2OAutoEncoderEstimator)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..io.checkpoint import resolve_checkpoint
 from .network import Network
 
 
@@ -68,23 +69,21 @@ def initial_network(parms: dict, res, schema, layout, momentum: bool, sparse: bo
 
 
 def _copy_pretrained(net: Network, pre, res, schema, layout):
-    from ..io.checkpoint import resolve_checkpoint
-
-    model = resolve_checkpoint(pre)
-    r = model._fit["resolved"]
+    model = resolve_checkpoint(pre, what="pretrained_autoencoder")
+    r = model.resolved
     if not r.autoencoder:
         raise ValueError(f"pretrained_autoencoder {model.model_id} is not an autoencoder (train it with "
                          "autoencoder=True)")
     if res.autoencoder:
         raise ValueError("pretrained_autoencoder initializes a supervised model; this model is an autoencoder")
-    src = model._fit["net"]
+    src = model.net
     if list(r.hidden) != list(res.hidden):
         raise ValueError(f"pretrained_autoencoder has hidden={list(r.hidden)} but this model has "
                          f"hidden={list(res.hidden)}; they must match")
     if r.activation != res.activation:
         raise ValueError(f"pretrained_autoencoder uses activation {r.activation!r} but this model uses "
                          f"{res.activation!r}; they must match")
-    if int(src.layout.units[0]) != int(layout.units[0]) or list(model._fit["schema"].coef_names) != list(
+    if int(src.layout.units[0]) != int(layout.units[0]) or list(model.schema.coef_names) != list(
             schema.coef_names):
         raise ValueError("pretrained_autoencoder was trained on other input features "
                          f"({int(src.layout.units[0])} expanded inputs) than this model "

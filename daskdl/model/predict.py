@@ -8,6 +8,8 @@ import pandas as pd
 from ..frame.encode import Block, encode_dense, encode_partition
 from ..frame.schema import FrameSchema
 from ..kernels.codes import LOG_LINK
+from ..metrics import partial_metrics
+from ..params import Resolved
 from .labels import default_label_info, empty_labels, labels_of
 from .network import Network, forward, idle_threads, thread_pool
 
@@ -126,3 +128,37 @@ def empty_prediction(model_state: dict, index) -> pd.DataFrame:
     for c in cols[1:]:
         d[c] = pd.Series([], dtype="float64")
     return pd.DataFrame(d, index=index[:0])
+
+
+class PartialMetricsFn:
+    """Per partition: the mergeable partial metrics of a model (``fn(pdf, scoring_state)``)."""
+
+    def __init__(self, kind, r: Resolved, custom=None):
+        self.kind = kind
+        self.custom = custom
+        self.kw = {}
+        if kind == "regression":
+            self.kw = dict(distribution=r.distribution, tweedie_power=r.tweedie_power,
+                           quantile_alpha=r.quantile_alpha, huber_alpha=r.huber_alpha)
+        elif kind == "binomial":
+            self.kw = dict(n_classes=r.n_classes)
+        elif kind == "multinomial":
+            self.kw = dict(n_classes=r.n_classes, auc_type=getattr(r, "auc_type", "auto"))
+
+    def __call__(self, pdf, state):
+        schema = state["schema"]
+        block = encode_partition(pdf, schema, training=False, standardize_response=False, row_major=False)
+        if self.kind == "autoencoder":
+            err = reconstruction_error(state["net"], block, schema) if len(pdf) else np.zeros(0)
+            return partial_metrics("autoencoder", None, err, block.w)
+        if len(pdf) == 0:
+            pred = np.zeros((0, self.kw.get("n_classes", 1))) if self.kind != "regression" else np.zeros(0)
+        else:
+            pred = output(state["net"], block, schema, state["hidden_dropout"], state["identity_standardized"],
+                          correction=state.get("correction"))
+        if self.custom is not None:
+            return partial_metrics(self.kind, block.y.astype(np.float64), np.asarray(pred, np.float64), block.w,
+                                   custom=self.custom, offset=block.offset, threshold=state.get("threshold", 0.5),
+                                   **self.kw)
+        return partial_metrics(self.kind, block.y.astype(np.float64), np.asarray(pred, np.float64), block.w,
+                               **self.kw)

@@ -69,3 +69,25 @@ def gedeon_varimp(W1, W2=None, coef_names=None, na_slot_zero_mask=None) -> pd.Da
         "scaled_importance": v[order],
         "percentage": pct[order],
     }).reset_index(drop=True)
+
+
+def network_varimp(net, schema) -> pd.DataFrame:
+    """Gedeon importances of a trained network's expanded inputs (``schema.coef_names``): the first
+    two weight matrices, a maxout layer's two channels averaged, never-seen NA slots set to 0."""
+    lay = net.layout
+
+    def absw(l):
+        w = np.abs(net.weight(l).astype(np.float64))
+        if lay.is_maxout(l):  # mean of the two channels' |w| (spec 8, Maxout FIX)
+            w = w.reshape(-1, 2, w.shape[1]).mean(axis=1)
+        return w
+
+    W1 = absw(1)
+    W2 = absw(2) if lay.n_layers >= 2 else None
+    mask = None
+    if schema.n_cat and not schema.hashing:
+        mask = np.zeros(schema.n_in, dtype=bool)
+        for j in range(schema.n_cat):
+            if not schema.cat_na_seen[j]:
+                mask[int(schema.cat_offsets[j + 1]) - 1] = True
+    return gedeon_varimp(W1, W2, schema.coef_names, mask)

@@ -8,11 +8,12 @@ iterations; only (W, B) travel to the client, and only when scoring.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import uuid4
 
 import numpy as np
@@ -21,9 +22,10 @@ import pandas as pd
 from ..frame.encode import Block, encode_partition
 from ..frame.schema import FrameSchema
 from ..kernels import codes
-from ..metrics import compute_metrics, metric_value
+from ..metrics import compute_metrics
 from ..model.network import Layout, Network
 from ..model.predict import output, reconstruction_error
+from ..model.state import ClassBalance, History, Scored, _mval, identity_standardized, metric_kind
 from ..params import Resolved
 from .progress import Progress
 from .stopping import resolve_stopping_metric, stop_early
@@ -39,20 +41,6 @@ class TrainingError(RuntimeError):
 
 
 # ------------------------------------------------------------------------------------- config
-def metric_kind(res: Resolved) -> str:
-    if res.autoencoder:
-        return "autoencoder"
-    if res.classification:
-        return "binomial" if res.n_classes == 2 else "multinomial"
-    return "regression"
-
-
-def identity_standardized(res: Resolved, schema: FrameSchema) -> bool:
-    """Regression targets with identity link are trained standardized (spec 1.6)."""
-    return (not res.classification and not res.autoencoder and res.standardize
-            and res.distribution in ("gaussian", "laplace", "quantile", "huber"))
-
-
 def make_layout(res: Resolved, schema: FrameSchema) -> Layout:
     n_out = schema.n_in if res.autoencoder else (res.n_classes if res.classification else 1)
     units = np.array([schema.n_in, *res.hidden, n_out], dtype=np.int64)
@@ -60,7 +48,8 @@ def make_layout(res: Resolved, schema: FrameSchema) -> Layout:
     return Layout(units, codes.ACTIVATIONS[res.activation], dist, res.autoencoder)
 
 
-def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelConfig:
+def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout, balance: ClassBalance | None = None
+                  ) -> KernelConfig:
     hp = np.zeros(codes.HP_SIZE, np.float64)
     hp[codes.HP_RHO] = res.rho
     hp[codes.HP_EPS] = res.epsilon
@@ -99,7 +88,8 @@ def kernel_config(res: Resolved, schema: FrameSchema, layout: Layout) -> KernelC
         hdrop = np.zeros(1, np.float32)
     return KernelConfig(layout=layout, hdrop=hdrop, hp=hp, ip=ip, seed=int(res.seed) & 0x7FFFFFFFFFFFFFFF,
                         mini_batch_size=int(res.mini_batch_size), reproducible=bool(res.reproducible),
-                        shuffle=bool(res.shuffle_training_data))
+                        shuffle=bool(res.shuffle_training_data),
+                        class_factors=None if balance is None else np.asarray(balance.factors, np.float64))
 
 
 def has_momentum(cfg: KernelConfig) -> bool:
@@ -149,13 +139,6 @@ def sample_block(block: Block, max_rows: int, seed: int) -> Block:
 
 
 # ------------------------------------------------------------------------------------- scoring
-@dataclass
-class Scored:
-    train: object = None
-    valid: object = None
-    duration: float = 0.0
-
-
 class Scorer:
     def __init__(self, schema: FrameSchema, res: Resolved, layout: Layout, train_block: Block,
                  valid_block: Block | None, correction=None, custom=None):
@@ -194,56 +177,6 @@ class Scorer:
         va = self.metrics_on(net, self.valid_block, "Metrics reported on full validation frame") \
             if self.valid_block is not None else None
         return Scored(tr, va, time.time() - t0)
-
-
-# ------------------------------------------------------------------------------------- history
-HISTORY_METRICS = {
-    "regression": [("rmse", "rmse"), ("deviance", "deviance"), ("mae", "mae"), ("r2", "r2")],
-    "binomial": [("rmse", "rmse"), ("logloss", "logloss"), ("r2", "r2"), ("auc", "auc"),
-                 ("pr_auc", "aucpr"), ("lift", "lift_top_group"), ("classification_error", "misclassification")],
-    "multinomial": [("rmse", "rmse"), ("logloss", "logloss"), ("r2", "r2"),
-                    ("classification_error", "misclassification"), ("auc", "auc"), ("pr_auc", "aucpr")],
-    "autoencoder": [("rmse", "rmse"), ("mse", "mse")],
-}
-
-
-def _mval(m, name):
-    if m is None:
-        return float("nan")
-    if name in ("r2",):
-        v = m.r2()
-        return float("nan") if v is None else float(v)
-    if name in ("auc", "aucpr") and m.kind == "multinomial" and m.multinomial_auc_table() is None:
-        return float("nan")
-    try:
-        v = metric_value(m, name)
-    except Exception:
-        return float("nan")
-    return float("nan") if v is None else float(v)
-
-
-@dataclass
-class History:
-    kind: str
-    has_valid: bool
-    rows: list = field(default_factory=list)
-    custom: bool = False  # a custom_metric_func column (training_custom / validation_custom)
-
-    def add(self, *, duration, speed, epochs, iterations, samples, scored: Scored | None):
-        row = {"timestamp": pd.Timestamp.now().strftime("%Y-%m-%d %H:%M:%S"),
-               "duration": f"{duration:.3f} sec",
-               "training_speed": "" if speed is None else f"{speed:.0f} obs/sec",
-               "epochs": float(epochs), "iterations": int(iterations), "samples": float(samples)}
-        for prefix, m in (("training_", None if scored is None else scored.train),
-                          ("validation_", None if scored is None else scored.valid)):
-            if prefix == "validation_" and not self.has_valid:
-                continue
-            for col, name in HISTORY_METRICS[self.kind] + ([("custom", "custom")] if self.custom else []):
-                row[prefix + col] = _mval(m, name) if scored is not None else float("nan")
-        self.rows.append(row)
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows)
 
 
 # ------------------------------------------------------------------------------------- loop
@@ -352,8 +285,11 @@ class Trainer:
 
     max_retries = 5
 
-    def __init__(self, res: Resolved, schema: FrameSchema, cfg: KernelConfig, client=None):
+    def __init__(self, res: Resolved, schema: FrameSchema, cfg: KernelConfig, client=None, workers=None):
         self.res, self.schema, self.cfg, self.client = res, schema, cfg, client
+        # the workers this model trains on (None: all of the client's); a set that has left the
+        # cluster falls back to all workers
+        self.only_workers = None if workers is None else frozenset(workers)
         self.retries = 0
         self.out_of_core = False
         self.row_scale = 1.0  # balanced rows per training row (balance_classes)
@@ -475,7 +411,8 @@ class Trainer:
             return {workers[0]: everything}
         self.replicated = self._can_replicate(workers)
         if self.replicated:
-            self.cfg.shuffle = True  # each worker samples its own random rows (spec 5.4)
+            # each worker samples its own random rows (spec 5.4)
+            self.cfg = dataclasses.replace(self.cfg, shuffle=True)
             return {w: everything for w in workers}
         bounds = np.linspace(0, n_parts, len(workers) + 1).astype(int)
         return {w: list(range(a, b)) for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
@@ -636,7 +573,12 @@ class Trainer:
         except Exception as e:
             raise TrainingError(f"training stopped: the Dask client cannot reach the scheduler ({e!r}); was the "
                                 f"client closed or the cluster shut down during train()?") from e
-        return (info or {}).get("workers", {})
+        workers = (info or {}).get("workers", {})
+        if self.only_workers is not None:
+            mine = {w: d for w, d in workers.items() if w in self.only_workers}
+            if mine:
+                return mine
+        return workers
 
     def _live_workers(self):
         return sorted(self._worker_info())
@@ -679,20 +621,21 @@ def _block_momentum_task(partial, previous):
 
 def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=None, init_net: Network = None,
         quiet: bool = True, out_of_core=None, show_progress: bool = True, start=None,
-        on_score=None, balance=None, custom=None) -> TrainResult:
-    """Train; ``init_net`` and ``start=(samples, iterations, history_rows)`` continue a checkpoint."""
+        on_score=None, balance: ClassBalance | None = None, custom=None, workers=None) -> TrainResult:
+    """The training loop: iterations, scoring, early stopping and the best model, on ``client``
+    (None: in this process) restricted to ``workers`` when given. ``init_net`` and
+    ``start=(samples, iterations, history_rows)`` continue a checkpoint."""
     t_start = time.time()
     layout = make_layout(res, schema)
-    cfg = kernel_config(res, schema, layout)
+    cfg = kernel_config(res, schema, layout, balance)
     if layout.n_weights + layout.n_biases > 1e8:
         raise ValueError(f"the network has {layout.n_weights + layout.n_biases} weights and biases, more than "
                          f"the limit of 1e8; reduce hidden (got {list(res.hidden)}) or the input width "
                          f"({schema.n_in} after one-hot expansion)")
-    trainer = Trainer(res, schema, cfg, client)
+    trainer = Trainer(res, schema, cfg, client, workers=workers)
     trainer.place(train_frame, out_of_core)
     if balance is not None:  # spec 9.2: the epoch is the balanced row count
-        cfg.class_factors = balance["factors"]
-        trainer.row_scale = balance["expanded"] / max(balance["n"], 1)
+        trainer.row_scale = balance.expanded / max(balance.n, 1)
     N = int(round(trainer.n_rows * trainer.row_scale))
     if N == 0:
         raise ValueError("no training rows left: every row has a missing response, a zero weight or (with "
@@ -706,7 +649,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
         keep = ~np.isnan(valid_block.y) if kind != "autoencoder" else slice(None)
         valid_block = Block(*(getattr(valid_block, f)[keep] for f in Block._fields))
     scorer = Scorer(schema, res, layout, score_train, valid_block,
-                    correction=None if balance is None else balance["correction"], custom=custom)
+                    correction=None if balance is None else balance.correction, custom=custom)
 
     if init_net is None:
         net = Network(layout, momentum=has_momentum(cfg), sparse=is_sparse(cfg))

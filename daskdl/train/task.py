@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..frame.encode import Block
-from ..kernels import rowsgd
+from ..frame.encode import Block, encode_partition
+from ..frame.schema import release_arrow_memory
+from ..kernels import minibatch, rowsgd
 from ..kernels.rowsgd import momentum_coefficients
 from ..kernels.codes import HP_SAMPLES, IP_SPARSE
 from ..model.network import Layout, Network
@@ -21,9 +22,10 @@ from ..model.network import Layout, Network
 _numba_lock = threading.Lock()
 
 
-@dataclass
+@dataclass(frozen=True)
 class KernelConfig:
-    """Everything a training pass needs besides the model and the data."""
+    """Everything a training pass needs besides the model and the data (immutable: build a
+    changed copy with ``dataclasses.replace``)."""
 
     layout: Layout
     hdrop: np.ndarray  # float32 (H,)
@@ -180,8 +182,6 @@ def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig,
     args = (order, block.xnum, block.xcat, block.y, block.offset, lay.units, lay.woff, lay.boff, lay.aoff,
             cfg.hdrop, *net.arrays(), hp, cfg.ip, cfg.seed, stream)
     if cfg.mini_batch_size > 1:
-        from ..kernels import minibatch
-
         return float(minibatch.train_minibatch(*args, cfg.mini_batch_size, n_threads))
     if n_threads <= 1:
         return float(rowsgd.train_serial(*args))
@@ -367,9 +367,6 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
     Returns a PassResult whose ``cursor`` is the partition to read next.
     """
     import dask
-
-    from ..frame.encode import encode_partition
-    from ..frame.schema import release_arrow_memory
 
     net = start_model(net)
     if not parts:

@@ -4,16 +4,9 @@ import pandas as pd
 import pytest
 
 from daskdl import DeepLearningEstimator, ParameterError
-from daskdl.grid.cv import FoldAssigner
+from daskdl.train.cv import FoldAssigner
 from daskdl.metrics import compute_metrics
 
-from conftest import data_path
-
-
-def _prostate():
-    df = pd.read_csv(data_path("prostate.csv")).drop(columns=["ID"])
-    df["CAPSULE"] = df["CAPSULE"].astype("category")
-    return df
 
 
 def _cv_model(**kw):
@@ -23,8 +16,8 @@ def _cv_model(**kw):
 
 
 @pytest.fixture(scope="module")
-def prostate_cv():
-    df = _prostate()
+def prostate_cv(prostate):
+    df = prostate(factors=("CAPSULE",), drop_id=True)
     m = _cv_model(keep_cross_validation_predictions=True, keep_cross_validation_fold_assignment=True)
     m.train(y="CAPSULE", training_frame=df)
     return df, m
@@ -87,11 +80,11 @@ def test_metrics_summary(prostate_cv):
     np.testing.assert_allclose(folds.loc["auc"], per_fold_auc, rtol=1e-6)
 
 
-def test_main_model_epochs_are_the_fold_mean():
-    df = _prostate()
+def test_main_model_epochs_are_the_fold_mean(prostate):
+    df = prostate(factors=("CAPSULE",), drop_id=True)
     m = _cv_model(nfolds=3, epochs=4, stopping_rounds=1, stopping_tolerance=0.5, hidden=[5])
     m.train(y="CAPSULE", training_frame=df)
-    fold_epochs = [x._fit["result"].epochs for x in m.cross_validation_models()]
+    fold_epochs = [x.fit_state.epochs for x in m.cross_validation_models()]
     assert m.actual_params["epochs"] == pytest.approx(np.mean(fold_epochs))
     assert m.actual_params["stopping_rounds"] == 0
     assert m.actual_params["overwrite_with_best_model"] is False
@@ -106,21 +99,21 @@ def test_main_model_epochs_are_the_fold_mean():
     assert m2.auc(xval=True) is not None
 
 
-def test_regression_fold_column_and_modulo():
-    df = _prostate().drop(columns=["CAPSULE"])
+def test_regression_fold_column_and_modulo(prostate):
+    df = prostate(factors=("CAPSULE",), drop_id=True).drop(columns=["CAPSULE"])
     df["fold"] = np.where(np.arange(len(df)) % 3 == 0, "a", np.where(np.arange(len(df)) % 3 == 1, "b", "c"))
     m = DeepLearningEstimator(hidden=[5], epochs=2, seed=1, reproducible=True, quiet_mode=True,
                               fold_column="fold", keep_cross_validation_fold_assignment=True)
     m.train(y="VOL", training_frame=df)
     assert m.mse(xval=True) > 0
-    assert "fold" not in m._fit["x"]  # the fold column is never a predictor
+    assert "fold" not in m.fit_state.x  # the fold column is never a predictor
     fa = m.cross_validation_fold_assignment()["fold_assignment"].to_numpy()
     np.testing.assert_array_equal(fa, np.arange(len(df)) % 3)
     s = m.cross_validation_metrics_summary()
     assert {"mae", "mean_residual_deviance", "mse", "r2", "rmse"} <= set(s.index)
     assert len(m.cross_validation_models()) == 3
     for fm in m.cross_validation_models():
-        assert "fold" not in fm._fit["x"]
+        assert "fold" not in fm.fit_state.x
     m2 = DeepLearningEstimator(hidden=[5], epochs=1, seed=1, quiet_mode=True, nfolds=4, fold_assignment="Modulo",
                                keep_cross_validation_fold_assignment=True)
     m2.train(y="VOL", training_frame=df.drop(columns=["fold"]))
@@ -152,22 +145,22 @@ def test_fold_assigner_schemes_across_partitions():
     (dict(fold_assignment="Modulo"), "fold_assignment"),
     (dict(fold_column="NOPE"), "fold_column"),
 ])
-def test_cv_parameter_errors(kw, match):
-    df = _prostate()
+def test_cv_parameter_errors(prostate, kw, match):
+    df = prostate(factors=("CAPSULE",), drop_id=True)
     with pytest.raises(ValueError, match=match):
         DeepLearningEstimator(epochs=1, hidden=[3], **kw).train(y="CAPSULE", training_frame=df)
 
 
-def test_nfolds_with_autoencoder_is_an_error():
-    df = _prostate().drop(columns=["CAPSULE"])
+def test_nfolds_with_autoencoder_is_an_error(prostate):
+    df = prostate(factors=("CAPSULE",), drop_id=True).drop(columns=["CAPSULE"])
     with pytest.raises(ParameterError, match="nfolds"):
         DeepLearningEstimator(autoencoder=True, nfolds=3, epochs=1, hidden=[3]).train(training_frame=df)
 
 
-def test_dask_frame_on_cluster_folds_run_concurrently(client):
+def test_dask_frame_on_cluster_folds_run_concurrently(prostate, client):
     import dask.dataframe as dd
 
-    df = _prostate()
+    df = prostate(factors=("CAPSULE",), drop_id=True)
     ddf = dd.from_pandas(df, npartitions=4)
     m = DeepLearningEstimator(hidden=[5], epochs=2, seed=1, quiet_mode=True, nfolds=3,
                               keep_cross_validation_predictions=True, keep_cross_validation_fold_assignment=True)
@@ -180,8 +173,7 @@ def test_dask_frame_on_cluster_folds_run_concurrently(client):
     # same seeded assignment as on the pandas frame
     m_pd = DeepLearningEstimator(hidden=[5], epochs=1, seed=1, quiet_mode=True, nfolds=3,
                                  keep_cross_validation_fold_assignment=True)
-    m_pd._client_override = False
-    m_pd.train(y="CAPSULE", training_frame=df)
+    m_pd.train(y="CAPSULE", training_frame=df, client=False)
     np.testing.assert_array_equal(fa.to_numpy(), m_pd.cross_validation_fold_assignment()["fold_assignment"])
     y = df["CAPSULE"].cat.codes.to_numpy().astype(float)
     ref = compute_metrics("binomial", y, hp[["p0", "p1"]].to_numpy(), n_classes=2)
