@@ -597,10 +597,11 @@ def seed_stats(names, seeds, out_path, mnist_rows=20000, libs=("h2o", "daskdl"))
                 print(json.dumps(rec), flush=True)
 
 
-def mnist_booklet(runs, out_path, with_h2o=False, epochs=10, libs=("daskdl", "daskdl_shuffle")):
+def mnist_booklet(runs, out_path, with_h2o=False, epochs=10, libs=("daskdl",), first_seed=1):
     """The booklet's MNIST trial run (784-200-200-200-10, RectifierWithDropout, input dropout 0.2,
-    l1 1e-5) ``runs`` times each for daskdl in file order, daskdl with shuffle_training_data=True
-    and, with ``with_h2o``, H2O; test error per run as JSON lines in ``out_path``."""
+    l1 1e-5) ``runs`` times (seeds ``first_seed``, ``first_seed + 1``, ...) for each daskdl variant
+    of ``libs`` (daskdl, daskdl_shuffle: with shuffle_training_data=True) and, with ``with_h2o``,
+    H2O; test error per run as JSON lines in ``out_path``."""
     import json
 
     import daskdl
@@ -615,7 +616,7 @@ def mnist_booklet(runs, out_path, with_h2o=False, epochs=10, libs=("daskdl", "da
         libs.insert(0, ("h2o", {}))
         htr = h2o_frame(train, factors)
     dtr = daskdl_frame(train, factors)
-    for run in range(1, runs + 1):
+    for run in range(first_seed, first_seed + runs):
         for lib, extra in libs:
             t0 = time.perf_counter()
             if lib == "h2o":
@@ -669,17 +670,33 @@ def stats_table(path) -> str:
     return "\n".join(rows)
 
 
+def booklet_table(*paths) -> str:
+    """Markdown table (runs and their median) of --mnist-booklet JSON-lines files."""
+    import json
+
+    recs = [json.loads(line) for p in paths for line in open(p) if line.strip()]
+    df = pd.DataFrame(recs)
+    rows = ["| library | test error, runs (seed: error) | median |", "|---|---|---:|"]
+    for lib in dict.fromkeys(df["lib"]):
+        d = df[df["lib"] == lib].sort_values("seed")
+        runs = ", ".join(f"{s}: {100 * v:.2f} %" for s, v in zip(d["seed"], d["value"]))
+        rows.append(f"| {lib} | {runs} | {100 * d['value'].median():.2f} % |")
+    return "\n".join(rows)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--case", default="", help="run the cases whose name contains this text")
     ap.add_argument("--stats", default=None,
                     help="comma-separated data sets (covtype_like,prostate,airlines,adult,mnist): test metric "
                          "over seeds for H2O and daskdl instead of the differential cases")
-    ap.add_argument("--seeds", default="1,2,3,4,5")
+    ap.add_argument("--seeds", default="1,2,3,4,5", help="--stats: the seeds; --mnist-booklet: the first seed")
     ap.add_argument("--out", default="benchmarks/results/h2o_seed_stats.jsonl")
     ap.add_argument("--threads", type=int, default=2, help="H2O threads for --stats (the cases use 1)")
     ap.add_argument("--mnist-rows", type=int, default=20000)
     ap.add_argument("--table", action="store_true", help="print the table of --out and exit")
+    ap.add_argument("--booklet-table", action="store_true",
+                    help="print the runs and medians of --out (comma-separated --mnist-booklet files) and exit")
     ap.add_argument("--mnist-booklet", type=int, default=0,
                     help="N runs of the booklet MNIST trial run (daskdl in file order and shuffled)")
     ap.add_argument("--with-h2o", action="store_true", help="--mnist-booklet: H2O too")
@@ -690,15 +707,19 @@ def main(argv=None):
     ap.add_argument("--json", default=None, help="write the cases' differences to this JSON file")
     args = ap.parse_args(argv)
     if args.mnist_booklet:
-        if args.with_h2o:
+        libs = (args.libs or "daskdl").split(",")
+        with_h2o = args.with_h2o or "h2o" in libs
+        if with_h2o:
             start_h2o(nthreads=args.threads)
         try:
-            mnist_booklet(args.mnist_booklet, args.out, args.with_h2o, args.epochs,
-                          (args.libs or "daskdl").split(","))
+            mnist_booklet(args.mnist_booklet, args.out, with_h2o, args.epochs, libs, int(args.seeds.split(",")[0]))
         finally:
-            if args.with_h2o:
+            if with_h2o:
                 stop_h2o()
         print(stats_table(args.out))
+        return None
+    if args.booklet_table:
+        print(booklet_table(*args.out.split(",")))
         return None
     if args.table:
         print(stats_table(args.out))
