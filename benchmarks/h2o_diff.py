@@ -457,6 +457,36 @@ def run_case(case, verbose=False) -> dict:
     return out
 
 
+def dropout_scoring(activation="RectifierWithDropout", epochs=5) -> dict:
+    """Test-time dropout, from identical weights: H2O trains with input and hidden dropout (masks
+    from its own generator), then daskdl scores with H2O's trained weights and biases
+    (``initial_weights`` / ``initial_biases``, ``epochs=0``, the same parameters) and must predict
+    what H2O predicts: hidden activations scaled by ``1 - ratio``, inputs not scaled (H2O builds
+    no input dropout for scoring)."""
+    df = prostate()
+    y = "CAPSULE"
+    factors = factor_columns(df)
+    x = [c for c in df.columns if c != y]
+    p = dict(BASE, activation=activation, hidden=[8, 6], input_dropout_ratio=0.2, hidden_dropout_ratios=[0.5, 0.3],
+             epochs=epochs)
+    hf = h2o_frame(df, factors)
+    dfd = daskdl_frame(df, factors)
+    Xd, _, schema = daskdl_inputs(dfd, dfd, x, y)
+    units = [Xd.shape[1], 8, 6, schema.n_classes]
+    ws, bs = random_start(units, activation, True, 7, activation.startswith("Maxout"))
+    Wh, Bh, ph, _ = train_h2o(hf, x, y, p, ws, bs)
+    Wd, Bd, pd_, _ = train_daskdl(dfd, x, y, dict(p, epochs=0), Wh, Bh)
+    out = {"case": f"dropout_scoring_{activation}",
+           "pred": rel_diff(prediction_values(pd_, False, True), prediction_values(ph, False, True)),
+           "W_kept": max(rel_diff(a, b) for a, b in zip(Wd, Wh)),
+           "W_moved": min(rel_diff(a, b) for a, b in zip(Wh, ws))}
+    # without the scaling, daskdl's predictions would differ by this much (the check is not vacuous)
+    Wd2, Bd2, pd2, _ = train_daskdl(dfd, x, y, dict(p, epochs=0, activation=activation.replace("WithDropout", ""),
+                                                     hidden_dropout_ratios=None), Wh, Bh)
+    out["pred_unscaled"] = rel_diff(prediction_values(pd2, False, True), prediction_values(ph, False, True))
+    return out
+
+
 def to_daskdl_maxout(w):
     """H2O's Maxout weight matrix (buffer [unit][input][channel]) -> daskdl rows 2r+q."""
     rows, cols = w.shape
@@ -480,7 +510,11 @@ def compare_inputs(df, x, y, factors, score_df=None, **kw):
 # Statistics over seeds (both libraries, default parameters, one invocation)
 # --------------------------------------------------------------------------------------------- #
 def stats_cases(mnist_rows=20000):
-    """name -> (train, test, x, y, factors, params, metric) with modest sizes for a shared machine."""
+    """name -> (train, test, x, y, factors, params, metric).
+
+    prostate, airlines and adult train H2O's default net (Rectifier [200, 200], 10 epochs);
+    ``*_2ep`` variants train the same net for 2 epochs and ``*_small`` variants [50, 50]
+    (prostate 50 epochs, airlines / adult 2 epochs), lighter for a shared machine. mnist: the booklet net, 3 epochs, the first ``mnist_rows`` rows."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from bench_h2o import load_case
 
@@ -494,13 +528,15 @@ def stats_cases(mnist_rows=20000):
     tr = out["covtype_like"][0]
     out["covtype_like_permuted"] = (tr.sample(frac=1.0, random_state=5).reset_index(drop=True),) + \
         out["covtype_like"][1:]
-    for name, p in (("prostate", None), ("airlines", dict(hidden=[50, 50], epochs=2)),
-                    ("adult", dict(hidden=[50, 50], epochs=2))):
+    for name, small in (("prostate", dict(hidden=[50, 50], epochs=50)), ("airlines", dict(hidden=[50, 50], epochs=2)),
+                        ("adult", dict(hidden=[50, 50], epochs=2))):
         c = load_case(name)
         params = dict(c["params"])
         params.pop("seed", None)
-        params.update(p or {})
-        out[name] = (c["train"], c["test"], c["x"], c["y"], c["factors"], params, "auc")
+        out[name] = (c["train"], c["test"], c["x"], c["y"], c["factors"],
+                     dict(params, hidden=[200, 200], epochs=10), "auc")
+        out[name + "_small"] = out[name][:5] + (dict(params, **small), "auc")
+        out[name + "_2ep"] = out[name][:5] + (dict(params, hidden=[200, 200], epochs=2), "auc")
     c = load_case("mnist")
     params = dict(c["params"], epochs=3)
     out["mnist"] = (c["train"].iloc[:mnist_rows].reset_index(drop=True), c["test"], c["x"], c["y"], c["factors"],
@@ -525,9 +561,12 @@ def _metric_daskdl(m, test, y, factors, metric):
     return float((pred != test[y].astype(str).to_numpy()).mean())
 
 
-def seed_stats(names, seeds, out_path, mnist_rows=20000):
-    """Train H2O, daskdl and daskdl with shuffle_training_data=True on every case and seed; one JSON
-    line per run in ``out_path``."""
+LIB_EXTRA = {"h2o": {}, "daskdl": {}, "daskdl_shuffle": {"shuffle_training_data": True}}
+
+
+def seed_stats(names, seeds, out_path, mnist_rows=20000, libs=("h2o", "daskdl")):
+    """Train every lib of ``libs`` (H2O, daskdl, daskdl with shuffle_training_data=True) on every case
+    and seed; one JSON line per run in ``out_path``."""
     import json
 
     import daskdl
@@ -539,7 +578,7 @@ def seed_stats(names, seeds, out_path, mnist_rows=20000):
         htr = h2o_frame(train, factors)
         dtr = daskdl_frame(train, factors)
         for seed in seeds:
-            for lib, extra in (("h2o", {}), ("daskdl", {}), ("daskdl_shuffle", {"shuffle_training_data": True})):
+            for lib, extra in ((lib, LIB_EXTRA[lib]) for lib in libs):
                 t0 = time.perf_counter()
                 if lib == "h2o":
                     m = H2ODeepLearningEstimator(seed=seed, **params)
@@ -558,10 +597,11 @@ def seed_stats(names, seeds, out_path, mnist_rows=20000):
                 print(json.dumps(rec), flush=True)
 
 
-def mnist_booklet(runs, out_path, with_h2o=False, epochs=10, libs=("daskdl", "daskdl_shuffle")):
+def mnist_booklet(runs, out_path, with_h2o=False, epochs=10, libs=("daskdl",), first_seed=1):
     """The booklet's MNIST trial run (784-200-200-200-10, RectifierWithDropout, input dropout 0.2,
-    l1 1e-5) ``runs`` times each for daskdl in file order, daskdl with shuffle_training_data=True
-    and, with ``with_h2o``, H2O; test error per run as JSON lines in ``out_path``."""
+    l1 1e-5) ``runs`` times (seeds ``first_seed``, ``first_seed + 1``, ...) for each daskdl variant
+    of ``libs`` (daskdl, daskdl_shuffle: with shuffle_training_data=True) and, with ``with_h2o``,
+    H2O; test error per run as JSON lines in ``out_path``."""
     import json
 
     import daskdl
@@ -576,7 +616,7 @@ def mnist_booklet(runs, out_path, with_h2o=False, epochs=10, libs=("daskdl", "da
         libs.insert(0, ("h2o", {}))
         htr = h2o_frame(train, factors)
     dtr = daskdl_frame(train, factors)
-    for run in range(1, runs + 1):
+    for run in range(first_seed, first_seed + runs):
         for lib, extra in libs:
             t0 = time.perf_counter()
             if lib == "h2o":
@@ -614,17 +654,33 @@ def stats_table(path) -> str:
 
     recs = [json.loads(line) for line in open(path) if line.strip()]
     df = pd.DataFrame(recs)
-    rows = ["| data set | metric | H2O mean ± sd | daskdl mean ± sd | daskdl shuffled mean ± sd | seeds |",
-            "|---|---|---|---|---|---|"]
+    libs = [lib for lib in ("h2o", "daskdl", "daskdl_shuffle") if (df["lib"] == lib).any()]
+    heads = {"h2o": "H2O", "daskdl": "daskdl", "daskdl_shuffle": "daskdl shuffled"}
+    rows = ["| data set | metric | " + " | ".join(f"{heads[lib]} mean ± sd" for lib in libs) + " | seeds |",
+            "|---|---|" + "---|" * len(libs) + "---|"]
     for name in dict.fromkeys(df["case"]):
         d = df[df["case"] == name]
         cells = []
-        for lib in ("h2o", "daskdl", "daskdl_shuffle"):
+        for lib in libs:
             v = d[d["lib"] == lib]["value"]
             cells.append(f"{v.mean():.4f} ± {v.std(ddof=1):.4f} (n={len(v)})" if len(v) > 1 else
                          (f"{v.mean():.4f} (n=1)" if len(v) else "—"))
         rows.append(f"| {name} | {d['metric'].iloc[0]} | " + " | ".join(cells) +
                     f" | {sorted(set(d['seed']))} |")
+    return "\n".join(rows)
+
+
+def booklet_table(*paths) -> str:
+    """Markdown table (runs and their median) of --mnist-booklet JSON-lines files."""
+    import json
+
+    recs = [json.loads(line) for p in paths for line in open(p) if line.strip()]
+    df = pd.DataFrame(recs)
+    rows = ["| library | test error, runs (seed: error) | median |", "|---|---|---:|"]
+    for lib in dict.fromkeys(df["lib"]):
+        d = df[df["lib"] == lib].sort_values("seed")
+        runs = ", ".join(f"{s}: {100 * v:.2f} %" for s, v in zip(d["seed"], d["value"]))
+        rows.append(f"| {lib} | {runs} | {100 * d['value'].median():.2f} % |")
     return "\n".join(rows)
 
 
@@ -634,27 +690,36 @@ def main(argv=None):
     ap.add_argument("--stats", default=None,
                     help="comma-separated data sets (covtype_like,prostate,airlines,adult,mnist): test metric "
                          "over seeds for H2O and daskdl instead of the differential cases")
-    ap.add_argument("--seeds", default="1,2,3,4,5")
+    ap.add_argument("--seeds", default="1,2,3,4,5", help="--stats: the seeds; --mnist-booklet: the first seed")
     ap.add_argument("--out", default="benchmarks/results/h2o_seed_stats.jsonl")
     ap.add_argument("--threads", type=int, default=2, help="H2O threads for --stats (the cases use 1)")
     ap.add_argument("--mnist-rows", type=int, default=20000)
     ap.add_argument("--table", action="store_true", help="print the table of --out and exit")
+    ap.add_argument("--booklet-table", action="store_true",
+                    help="print the runs and medians of --out (comma-separated --mnist-booklet files) and exit")
     ap.add_argument("--mnist-booklet", type=int, default=0,
                     help="N runs of the booklet MNIST trial run (daskdl in file order and shuffled)")
     ap.add_argument("--with-h2o", action="store_true", help="--mnist-booklet: H2O too")
-    ap.add_argument("--libs", default="daskdl,daskdl_shuffle", help="--mnist-booklet: daskdl variants to run")
+    ap.add_argument("--libs", default=None,
+                    help="libraries to run (h2o, daskdl, daskdl_shuffle); --stats: default h2o,daskdl; "
+                         "--mnist-booklet: default daskdl (H2O with --with-h2o)")
     ap.add_argument("--epochs", type=float, default=10)
     ap.add_argument("--json", default=None, help="write the cases' differences to this JSON file")
     args = ap.parse_args(argv)
     if args.mnist_booklet:
-        if args.with_h2o:
+        libs = (args.libs or "daskdl").split(",")
+        with_h2o = args.with_h2o or "h2o" in libs
+        if with_h2o:
             start_h2o(nthreads=args.threads)
         try:
-            mnist_booklet(args.mnist_booklet, args.out, args.with_h2o, args.epochs, args.libs.split(","))
+            mnist_booklet(args.mnist_booklet, args.out, with_h2o, args.epochs, libs, int(args.seeds.split(",")[0]))
         finally:
-            if args.with_h2o:
+            if with_h2o:
                 stop_h2o()
         print(stats_table(args.out))
+        return None
+    if args.booklet_table:
+        print(booklet_table(*args.out.split(",")))
         return None
     if args.table:
         print(stats_table(args.out))
@@ -662,7 +727,8 @@ def main(argv=None):
     if args.stats:
         start_h2o(nthreads=args.threads)
         try:
-            seed_stats(args.stats.split(","), [int(s) for s in args.seeds.split(",")], args.out, args.mnist_rows)
+            seed_stats(args.stats.split(","), [int(s) for s in args.seeds.split(",")], args.out, args.mnist_rows,
+                       (args.libs or "h2o,daskdl").split(","))
         finally:
             stop_h2o()
         print(stats_table(args.out))

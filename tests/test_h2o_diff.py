@@ -78,3 +78,15 @@ def test_training_matches_h2o(h2o_session, case):
     assert moved > 1e-3, f"the weights barely moved ({moved}): the comparison would be vacuous"
     assert r["max_w"] <= H.TOL, r
     assert r["pred"] <= H.TOL, r
+
+
+@pytest.mark.parametrize("activation", ["RectifierWithDropout", "TanhWithDropout", "MaxoutWithDropout"])
+def test_dropout_scoring_matches_h2o(h2o_session, activation):
+    """H2O trains with input dropout 0.2 and hidden dropout 0.5 / 0.3; daskdl scores with H2O's
+    weights (epochs=0) and predicts what H2O predicts (hidden layers scaled by 1 - ratio, inputs
+    not scaled)."""
+    r = H.dropout_scoring(activation)
+    assert r["W_moved"] > 1e-3  # H2O trained
+    assert r["W_kept"] < 1e-6  # epochs=0: daskdl kept H2O's weights
+    assert r["pred"] < H.TOL, r
+    assert r["pred_unscaled"] > 100 * H.TOL, r  # the scaling matters on these weights

@@ -520,3 +520,25 @@ def test_elastic_averaging_term_matches_reference(act, opt):
     plain = make_config(act, "multinomial", "cross_entropy", False, **OPTIMIZERS[opt])
     pstate, _ = run_kernel(lay, plain, {k: v for k, v in state.items() if k not in ("Ew", "Eb")}, [2, 0, 5], data, 2.0)
     assert not np.allclose(pstate["W"], kstate["W"])
+
+
+def test_hidden_dropout_masks_shared_across_layers():
+    """H2O seeds every hidden layer's dropout mask of a row with the same seed, so a row keeps or
+    drops unit j in every hidden layer alike (the narrower layer's mask is the wider one's start,
+    for equal ratios); with unequal ratios a unit dropped at the smaller ratio is dropped at the
+    larger one too."""
+    cfg = make_config("tanh", "gaussian", adaptive=True, fast_mode=True)  # every kept unit takes a step
+    lay = make_layout(cfg)
+    state = make_state(lay, cfg, 17)
+    data = make_rows(cfg, 200, 17)
+    n2 = HIDDEN[1]
+    kept = 0
+    for r in range(200):
+        kstate, _ = run_kernel(lay, cfg, state, [r], data, hdrop=[0.5, 0.5], seed=99, stream=r)
+        k1, k2 = (_unit_changed(lay, state, kstate, l) for l in (1, 2))
+        assert np.array_equal(k1[:n2], k2), r
+        kept += int(k1.sum())
+        kstate, _ = run_kernel(lay, cfg, state, [r], data, hdrop=[0.2, 0.6], seed=99, stream=r)
+        k1, k2 = (_unit_changed(lay, state, kstate, l) for l in (1, 2))
+        assert not np.any(k2 & ~k1[:n2]), r  # dropped at 0.2 -> dropped at 0.6
+    assert 0.35 < kept / (200 * HIDDEN[0]) < 0.65

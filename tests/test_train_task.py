@@ -5,8 +5,9 @@ import pytest
 
 from daskdl.kernels import codes
 from daskdl.model.network import Layout, Network
-from daskdl.train.task import (Combined, PartialSum, PassResult, average_models, block_momentum, combine_models,
-                               consensus_model, momentum_coefficients, start_model)
+from daskdl.train.task import (Combined, KernelConfig, PartialSum, PassResult, average_models, block_momentum,
+                               combine_models, consensus_model, momentum_coefficients, pass_shuffled, sample_order,
+                               start_model)
 
 
 def _net(seed, scale=1.0):
@@ -33,6 +34,34 @@ def test_tree_reduction_is_an_associative_plain_average():
         for a in Network.ARRAYS:
             want = np.mean([getattr(n, a) for n in nets], axis=0)
             assert np.allclose(getattr(avg.model, a), want, atol=1e-6), a
+
+
+def _cfg(reproducible, shuffle):
+    lay = Layout(np.array([4, 3, 2]), codes.TANH, codes.SOFTMAX, False)
+    return KernelConfig(lay, np.zeros(1, np.float32), np.zeros(1), np.zeros(1, np.int64), 1,
+                        reproducible=reproducible, shuffle=shuffle)
+
+
+def test_full_passes_visit_rows_in_random_order_except_h2os_ordered_case():
+    """H2O trains rows in file order only with reproducible=True, shuffle_training_data=False and
+    iterations of several whole passes; everywhere else a full pass is a fresh permutation."""
+    n = 500
+    arange = np.arange(n)
+    for reproducible, shuffle, fraction, ordered in ((False, False, 1.0, False), (False, False, 2.0, False),
+                                                      (True, False, 1.0, False), (True, True, 2.0, False),
+                                                      (True, False, 2.0, True), (True, False, 3.0, True)):
+        cfg = _cfg(reproducible, shuffle)
+        rng = np.random.default_rng([1, 0, 0])
+        order = sample_order(n, fraction, None, rng, pass_shuffled(cfg, fraction))
+        passes = order.reshape(int(fraction), n)
+        for p in passes:
+            assert np.array_equal(np.sort(p), arange)  # every row once per pass
+            assert np.array_equal(p, arange) == ordered, (reproducible, shuffle, fraction)
+        if not ordered and fraction > 1:
+            assert not np.array_equal(passes[0], passes[1])  # each pass its own permutation
+    # fractional passes are sampled in a random order whatever the settings
+    order = sample_order(n, 0.5, None, np.random.default_rng(0), pass_shuffled(_cfg(True, False), 0.5))
+    assert 150 < len(order) < 350 and not np.all(np.diff(order) > 0)
 
 
 def test_momentum_coefficients_amplify_steady_change_and_damp_oscillation():

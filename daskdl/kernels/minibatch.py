@@ -194,6 +194,9 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
     touched = np.zeros(mr, dtype=np.uint8)
     clean = np.zeros(m * n_in if ae else 1, dtype=np.float32)
     rbuf = np.zeros(m * max(mu_, n_num + n_cat) + 3, dtype=np.uint16)
+    hmax = 1  # widest hidden layer: a row's hidden dropout draws, shared by its hidden layers (as H2O)
+    for l in range(1, L):
+        hmax = max(hmax, units[l])
     thr_in = np.int64(np.floor(np.float64(p_in) * 65536.0 + 0.5))
 
     rng = np.empty(1, dtype=np.uint64)
@@ -243,6 +246,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                     rn[k] = rn[k] if np.int64(rbn[k]) >= thr_in else F0
 
         # ---- forward ----
+        drawn = False
         for l in range(1, L + 1):
             n_prev = units[l - 1]
             n_l = units[l]
@@ -284,11 +288,13 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                             cr[j] = z if z > F0 else F0
             if pdrop > F0:
                 thr = np.int64(np.floor(np.float64(pdrop) * 65536.0 + 0.5))
-                rng[0] = _fill_u16(rbuf, mb * n_l, rng[0])
+                if not drawn:
+                    rng[0] = _fill_u16(rbuf, mb * hmax, rng[0])
+                    drawn = True
                 for r in range(mb):
                     cr = cur[r]
                     kr = keep[mb * aoff[l] + r * n_l:mb * aoff[l] + (r + 1) * n_l]
-                    rb = rbuf[r * n_l:(r + 1) * n_l]
+                    rb = rbuf[r * hmax:r * hmax + n_l]
                     for j in range(n_l):
                         kp = np.int64(rb[j]) >= thr
                         kr[j] = np.uint8(kp)

@@ -406,6 +406,13 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                 a0n[i] = F0
 
     # ---- hidden layers ----
+    # H2O seeds every hidden layer's dropout mask of a row with the same seed (Neurons.*Dropout
+    # fprop): the layers replay one stream of uniforms, so unit j is kept or dropped alike in every
+    # hidden layer; afterwards the stream continues past the widest layer's draws
+    drop_shared = False
+    drop_s0 = rng[0]
+    drop_s1 = rng[0]
+    drop_n = 0
     for l in range(1, L + 1):
         n_prev = units[l - 1]
         n_l = units[l]
@@ -417,6 +424,12 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         Wl = W[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
         bl = B[boff[l - 1]:boff[l - 1] + nrows]
         pdrop = hdrop[l - 1] if (use_drop and not is_out) else F0
+        if pdrop > F0:
+            if drop_shared:
+                rng[0] = drop_s0
+            else:
+                drop_s0 = rng[0]
+                drop_shared = True
         for j in range(n_l):
             if pdrop > F0:
                 if rand01(rng) < pdrop:
@@ -466,10 +479,16 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                     cur[j] = F1 - np.float32(2.0) / (F1 + np.exp(np.float32(2.0) * z))
                 else:
                     cur[j] = z if z > F0 else F0
+        if pdrop > F0 and n_l > drop_n:
+            drop_n = n_l
+            drop_s1 = rng[0]
         if sparse and not is_out:  # running mean activation (training passes only: FIX of Q10)
             ra = Ra[aoff[l]:aoff[l] + n_l]
             for j in range(n_l):
                 ra[j] = np.float32(0.999) * ra[j] + np.float32(0.001) * cur[j]
+
+    if drop_shared:
+        rng[0] = drop_s1
 
     # ---- output error ----
     n_out = units[L]

@@ -153,6 +153,22 @@ def sample_order(n: int, fraction: float, weights: np.ndarray | None, rng: np.ra
     return np.concatenate(parts).astype(np.int64)
 
 
+def pass_shuffled(cfg: KernelConfig, fraction: float) -> bool:
+    """Whether the whole passes of a training pass visit their rows in a random order.
+
+    Always, except with ``reproducible=True`` and ``shuffle_training_data=False`` when an
+    iteration is several whole passes (``fraction`` 2, 3, ...): that is the one case where H2O
+    trains its rows in file order (``reproducible`` keeps one chunk, and H2O switches shuffling
+    on by itself when an iteration is exactly one pass over one chunk). Without ``reproducible``,
+    H2O's threads interleave several chunks, which file order on one block does not reproduce;
+    on rows that come in runs (sorted by place, time or class) file order costs accuracy.
+    Fractional passes are always sampled in a random order (``sample_order``).
+    """
+    if cfg.shuffle or not cfg.reproducible:
+        return True
+    return abs(fraction - 1.0) < 1e-9
+
+
 def balanced_order(y: np.ndarray, factors: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
     """Class balancing (spec 9.2): each row of class k appears floor(s_k) + Bernoulli(frac(s_k))
     times in the balanced rows, which are shuffled; ``fraction`` of them is visited."""
@@ -227,7 +243,7 @@ def train_pass(net, block: Block, cfg: KernelConfig, iteration: int, fraction: f
         if cfg.class_factors is not None:
             order = balanced_order(block.y, cfg.class_factors, fraction, rng)
         else:
-            order = sample_order(n, fraction, block.w if weighted else None, rng, cfg.shuffle)
+            order = sample_order(n, fraction, block.w if weighted else None, rng, pass_shuffled(cfg, fraction))
     if len(order) == 0:
         return PassResult(None, 0, 0.0, 0.0)
     out = net.copy()
