@@ -107,6 +107,31 @@ def _bits_f64(typingctx, i):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def fast_div(typingctx, a, b):
+    """``a / b`` (float32) that LLVM may compute as a reciprocal estimate refined by one Newton
+    step (vrcpps + 2 FMAs instead of vdivps: about 22 correct bits, several times the throughput)."""
+    if a != types.float32 or b != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fdiv(args[0], args[1], flags=("arcp", "ninf", "nnan", "nsz", "afn", "contract", "reassoc"))
+    return types.float32(types.float32, types.float32), codegen
+
+
+@intrinsic
+def sel(typingctx, m, a, b):
+    """``a if m else b`` as one LLVM select (no branch): a masked update then stores a blend of
+    new and old values with a plain vector store, where a branch becomes a masked store
+    (vmaskmovps), which is slow on AMD CPUs."""
+    if not isinstance(m, types.Boolean) or a != b or not isinstance(a, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.select(args[0], args[1], args[2])
+    return a(types.boolean, a, a), codegen
+
+
 @njit(inline="always", **_OPTS)
 def approx_sqrt(x):
     """H2O's ``MathUtils.approxSqrt(float)``: the bit-level estimate H2O uses for ADADELTA's
@@ -181,12 +206,12 @@ def ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps):
     bo = brow[i]
     ao = arow[i]
     bn = rho * bo + omr * g2
-    eta = approx_sqrt((ao + eps) / (bn + eps))
+    eta = approx_sqrt(fast_div(ao + eps, bn + eps))
     an = rho * ao + omr * eta * eta * g2
-    brow[i] = bn if m else bo
-    arow[i] = an if m else ao
-    wrow[i] = (w - eta * g) if m else w
-    return g2 if m else F0
+    brow[i] = sel(m, bn, bo)
+    arow[i] = sel(m, an, ao)
+    wrow[i] = sel(m, w - eta * g, w)
+    return sel(m, g2, F0)
 
 
 @njit(inline="always", **_OPTS)
@@ -201,10 +226,10 @@ def manual_step(wrow, vrow, i, w, g, m, r, mu, momentum, nesterov):
         else:
             vn = -r * g
             wn = w + vn + mu * v
-        vrow[i] = vn if m else v
-        wrow[i] = wn if m else w
+        vrow[i] = sel(m, vn, v)
+        wrow[i] = sel(m, wn, w)
     else:
-        wrow[i] = (w - r * g) if m else w
+        wrow[i] = sel(m, w - r * g, w)
 
 
 @njit(inline="always", **_OPTS)
