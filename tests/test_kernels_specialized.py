@@ -1,5 +1,6 @@
 """Specialized kernels (one per configuration, the configuration a compile-time constant) against
 the generic ones (the configuration a run-time argument) that the rest of the suite runs."""
+import dask
 import numpy as np
 import pytest
 
@@ -51,7 +52,7 @@ CASES = {
 
 
 def _run(monkeypatch, mode, fn, case, *extra):
-    monkeypatch.setenv("DASKDL_KERNELS", mode)
+    monkeypatch.setitem(dask.config.config, "daskdl", {"kernels": mode})
     act, opts = CASES[case]
     opts = dict(opts)
     n_cat = opts.pop("n_cat", 0)
@@ -86,7 +87,7 @@ def test_copies_and_minibatch_specialized_match_generic(monkeypatch):
 
 
 def test_spec_and_kernel_cache(monkeypatch):
-    monkeypatch.setenv("DASKDL_KERNELS", "specialized")
+    monkeypatch.setitem(dask.config.config, "daskdl", {"kernels": "specialized"})
     act, opts = CASES["rectifier_dropout_l1_adadelta_fast"]
     data, net, hp, ip = _case(act, **opts)
     S = common.spec(ip, hp, data[-1], 0)
@@ -102,6 +103,5 @@ def test_spec_and_kernel_cache(monkeypatch):
 
 
 def test_kernel_mode_is_checked(monkeypatch):
-    monkeypatch.setenv("DASKDL_KERNELS", "fast")
-    with pytest.raises(ValueError, match="DASKDL_KERNELS must be one of specialized, generic; got 'fast'"):
+    with pytest.raises(ValueError, match="daskdl.kernels must be one of specialized, generic; got 'fast'"):
         _run(monkeypatch, "fast", rowsgd.train_serial, "rectifier_dropout_l1_adadelta_fast")

@@ -23,7 +23,6 @@ any ``cache=True`` function (Numba keys the cache of a closure on its variables)
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import namedtuple
 from pathlib import Path
 
@@ -69,16 +68,20 @@ def _source_key() -> str:
 SOURCE_KEY = _source_key()
 
 
-#: ``DASKDL_KERNELS=generic``: one kernel per module for every configuration, the Spec a
-#: run-time argument (compiled once; for test suites that try hundreds of configurations);
-#: ``specialized`` (the default): one kernel per configuration in use, the Spec a constant
+#: Dask config ``daskdl.kernels``: ``specialized`` (the default) compiles one kernel per
+#: configuration in use, the Spec a compile-time constant; ``generic`` one kernel per module for
+#: every configuration, the Spec a run-time argument (compiled once: for test suites that try
+#: hundreds of configurations; its loops are slower). Dask hands the setting to the workers
+#: that a cluster starts after it is set.
 KERNEL_MODES = ("specialized", "generic")
 
 
 def generic_kernels() -> bool:
-    mode = os.environ.get("DASKDL_KERNELS", "specialized")
+    import dask
+
+    mode = dask.config.get("daskdl.kernels", "specialized")
     if mode not in KERNEL_MODES:
-        raise ValueError(f"DASKDL_KERNELS must be one of {', '.join(KERNEL_MODES)}; got {mode!r}")
+        raise ValueError(f"dask config daskdl.kernels must be one of {', '.join(KERNEL_MODES)}; got {mode!r}")
     return mode == "generic"
 
 

@@ -424,8 +424,8 @@ _batches_generic = _generic()
 def kernels(S):
     """The kernel for Spec ``S``: ``run(order, lo, hi, rows, geo, st, hp, seed, stream, batch_size,
     samples0)`` trains on ``order[lo:hi]`` in batches (one thread, no GIL) and returns the loss
-    sum. Specialized (``S`` a compile-time constant), or with ``DASKDL_KERNELS=generic`` the
-    generic kernel (``S`` a run-time argument) behind the same signature."""
+    sum. Specialized (``S`` a compile-time constant), or with the Dask config ``daskdl.kernels``
+    set to ``generic`` the generic kernel (``S`` a run-time argument) behind the same signature."""
     if generic_kernels():
         return lambda order, lo, hi, rows, geo, st, hp, seed, stream, batch_size, samples0: _batches_generic(
             order, lo, hi, rows, geo, st, hp, S, seed, stream, batch_size, samples0)

@@ -344,7 +344,7 @@ def kernels(S):
     """The kernel for Spec ``S``: ``run(order, lo, hi, rows, geo, st, hp, seed, stream, samples0)``
     trains on ``order[lo:hi]`` in sequence on ``st`` (one thread, no GIL) and returns the loss
     sum; the multi-threaded drivers run it on several threads at once. Specialized (``S`` a
-    compile-time constant), or with ``DASKDL_KERNELS=generic`` the generic kernel (``S`` a
+    compile-time constant), or with Dask config ``daskdl.kernels = "generic"`` the generic kernel (``S`` a
     run-time argument) behind the same signature."""
     if generic_kernels():
         return lambda order, lo, hi, rows, geo, st, hp, seed, stream, samples0: _range_generic(
