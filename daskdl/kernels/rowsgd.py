@@ -367,18 +367,19 @@ def specialized(S):
 
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
 _POOL_LOCK = threading.Lock()
 
 
 def run_threads(jobs):
     """Run the callables ``jobs`` (which release the GIL) on the kernel threads; their results."""
-    global _POOL
+    global _POOL, _POOL_SIZE
     if len(jobs) == 1:
         return [jobs[0]()]
     with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers < len(jobs):
-            _POOL = ThreadPoolExecutor(max_workers=max(len(jobs), os.cpu_count() or 1),
-                                       thread_name_prefix="daskdl-kernel")
+        if _POOL is None or _POOL_SIZE < len(jobs):
+            _POOL_SIZE = max(len(jobs), os.cpu_count() or 1)
+            _POOL = ThreadPoolExecutor(max_workers=_POOL_SIZE, thread_name_prefix="daskdl-kernel")
         pool = _POOL
     futures = [pool.submit(job) for job in jobs]
     return [f.result() for f in futures]
