@@ -1,7 +1,14 @@
 import os
 from pathlib import Path
 
+import dask
 import pytest
+
+# The suite tries hundreds of kernel configurations: one generic kernel (the configuration a
+# run-time argument, compiled once) serves them all, where the specialized kernels would compile
+# one kernel per configuration. test_kernels_specialized.py checks that the specialized kernels
+# compute the same as the generic ones; DASK_DASKDL__KERNELS=specialized runs everything on them.
+dask.config.set({"daskdl.kernels": os.environ.get("DASK_DASKDL__KERNELS", "generic")})
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

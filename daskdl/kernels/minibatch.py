@@ -39,27 +39,23 @@ one thread (about 45k rows per CPU-second at batch size 16, 58k at 32, 70k at
 
 The weight gradient of each layer is computed in blocks of unit rows
 (``CHUNK_FLOATS`` elements) that are applied while they are still in cache.
+
+As in ``rowsgd``, the kernel is specialized per configuration (``common.Spec``) and its
+threads are Python threads running the GIL-free kernel.
 """
+from functools import lru_cache
+
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  (the BLAS that compiled np.dot calls; loaded before limiting it)
-from numba import njit, prange
+from numba import njit
 from threadpoolctl import threadpool_limits
 
-from .codes import (
-    TANH, MAXOUT, SOFTMAX, CROSS_ENTROPY, HP_RHO, HP_EPS, HP_RATE, HP_RATE_ANNEALING, HP_RATE_DECAY,
-    HP_MOM_START, HP_MOM_RAMP, HP_MOM_STABLE, HP_L1, HP_L2, HP_MAX_W2, HP_INPUT_DROPOUT,
-    HP_QUANTILE_ALPHA, HP_TWEEDIE_POWER, HP_SAMPLES, HP_HUBER_DELTA, IP_ACT, IP_DIST, IP_LOSS,
-    IP_ADAPTIVE, IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM,
-    IP_HAS_MAXW2, IP_SPARSE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION, HP_EA_LAMBDA,
+from .codes import TANH, MAXOUT, SOFTMAX, IP_NUM_OFFSET, IP_SPARSE
+from .common import (
+    F0, F1, OPTS, SOURCE_KEY, generic_kernels, max_w2_rescale, mix_seed, momentum_now, output_delta, output_loss, rate_now,
+    update_bias, update_row,
 )
-from .rowsgd import ada_step, manual_step, max_w2_rescale, mix_seed, output_delta, output_loss, update_bias
-
-_OPTS = dict(cache=True, nogil=True, error_model="numpy",
-             fastmath={"reassoc", "contract", "nsz", "arcp"})
-
-F0 = np.float32(0.0)
-F1 = np.float32(1.0)
-TINY = np.float32(1e-30)
+from .rowsgd import bundles, run_threads
 
 #: batch size used when none is given (see the module docs)
 DEFAULT_BATCH_SIZE = 16
@@ -67,12 +63,7 @@ DEFAULT_BATCH_SIZE = 16
 CHUNK_FLOATS = 8192
 
 
-@njit(inline="always", **_OPTS)
-def _sign(w):
-    return np.float32(w > 0) - np.float32(w < 0)
-
-
-@njit(inline="always", **_OPTS)
+@njit(inline="always", **OPTS)
 def _fill_u16(buf, n, x):
     """Fill ``buf[:n]`` (padded by 3) with 16-bit uniforms, three per xorshift64* step of state
     ``x``; returns the new state.  Dropout keeps an element when its number is >= round(p * 65536)."""
@@ -87,47 +78,7 @@ def _fill_u16(buf, n, x):
     return x
 
 
-@njit(inline="always", **_OPTS)
-def _ada_row(wrow, grow, arow, brow, erow, lea, allw, l1, l2, rho, eps):
-    """ADADELTA update of one unit row with mean gradient ``grow``; returns the
-    sum of squared (regularised) gradients of the weights actually updated."""
-    n = wrow.shape[0]
-    omr = F1 - rho
-    g2sum = F0
-    if lea != F0:  # elastic averaging: its own loop, so that the common one stays vectorized
-        for i in range(n):
-            w = wrow[i]
-            g0 = grow[i]
-            g = g0 + l1 * _sign(w) + l2 * w + lea * (w - erow[i])
-            m = (g0 != F0) | allw
-            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
-    else:
-        for i in range(n):
-            w = wrow[i]
-            g0 = grow[i]
-            g = g0 + l1 * _sign(w) + l2 * w
-            m = (g0 != F0) | allw
-            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
-    return g2sum
-
-
-@njit(inline="always", **_OPTS)
-def _manual_row(wrow, grow, vrow, erow, lea, allw, l1, l2, r, mu, momentum, nesterov):
-    if lea != F0:
-        for i in range(wrow.shape[0]):
-            w = wrow[i]
-            g0 = grow[i]
-            manual_step(wrow, vrow, i, w, g0 + l1 * _sign(w) + l2 * w + lea * (w - erow[i]), (g0 != F0) | allw, r,
-                        mu, momentum, nesterov)
-    else:
-        for i in range(wrow.shape[0]):
-            w = wrow[i]
-            g0 = grow[i]
-            manual_step(wrow, vrow, i, w, g0 + l1 * _sign(w) + l2 * w, (g0 != F0) | allw, r, mu, momentum,
-                        nesterov)
-
-
-@njit(**_OPTS)
+@njit(**OPTS)
 def _max_units(units, maxout):
     """(largest weight-matrix row count, largest layer width, largest matrix size)."""
     L = units.shape[0] - 1
@@ -143,41 +94,39 @@ def _max_units(units, maxout):
     return mr, mu, mw
 
 
-@njit(**_OPTS)
-def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                   W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, batch_size, samples0):
-    """Train on ``order[lo:hi]`` in batches of ``batch_size`` rows; returns the loss sum."""
+@njit(inline="always", **OPTS)
+def _train_batches(order, lo, hi, rows, geo, st, hp, S, seed, stream, batch_size, samples0):
+    """Train on ``order[lo:hi]`` in batches of ``batch_size`` rows; returns the loss sum.
+    ``S`` (a Spec) is a compile-time constant: its branches cost nothing."""
+    xnum, xcat, y, offs = rows.xnum, rows.xcat, rows.y, rows.offs
+    units, woff, boff, aoff, hdrop, numoff = geo.units, geo.woff, geo.boff, geo.aoff, geo.hdrop, geo.numoff
+    W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb = st
     L = units.shape[0] - 1
-    actc = ip[IP_ACT]
-    dist = ip[IP_DIST]
-    fast = ip[IP_FAST_MODE] != 0
-    adaptive = ip[IP_ADAPTIVE] != 0
-    momentum = ip[IP_MOMENTUM] != 0
-    nesterov = ip[IP_NESTEROV] != 0
-    use_drop = ip[IP_DROPOUT] != 0
-    ae = ip[IP_AUTOENCODER] != 0
-    has_maxw2 = ip[IP_HAS_MAXW2] != 0
-    ce = ip[IP_LOSS] == CROSS_ENTROPY
-    numoff = ip[IP_NUM_OFFSET]
-    rho = np.float32(hp[HP_RHO])
-    eps = np.float32(hp[HP_EPS])
-    l1 = np.float32(hp[HP_L1])
-    l2 = np.float32(hp[HP_L2])
-    max_w2 = np.float32(hp[HP_MAX_W2])
-    p_in = np.float32(hp[HP_INPUT_DROPOUT])
-    sparse = ip[IP_SPARSE] != 0
-    beta = np.float32(hp[HP_SPARSITY_BETA])
-    avg_act = np.float32(hp[HP_AVG_ACTIVATION])
-    lea = np.float32(hp[HP_EA_LAMBDA])  # 0 without elastic averaging (then Ew, Eb are W, B)
-    alpha = hp[HP_QUANTILE_ALPHA]
-    power = hp[HP_TWEEDIE_POWER]
-    delta_h = hp[HP_HUBER_DELTA]
+    actc = S.act
+    dist = S.dist
+    adaptive = S.adaptive
+    momentum = S.momentum
+    use_drop = S.hdrop
+    ae = S.ae
+    ce = S.ce
+    rho = np.float32(hp.rho)
+    eps = np.float32(hp.eps)
+    l1 = np.float32(hp.l1)
+    l2 = np.float32(hp.l2)
+    max_w2 = np.float32(hp.max_w2)
+    p_in = np.float32(hp.input_dropout)
+    sparse = S.sparse
+    beta = np.float32(hp.sparsity_beta)
+    avg_act = np.float32(hp.avg_activation)
+    lea = np.float32(hp.ea_lambda)  # 0 without elastic averaging (then Ew, Eb are W, B)
+    alpha = hp.quantile_alpha
+    power = hp.tweedie_power
+    delta_h = hp.huber_delta
     n_in = units[0]
     n_num = xnum.shape[1]
     n_cat = xcat.shape[1]
     is_max = actc == MAXOUT
-    allw = not fast
-    shortcut = fast or ((not adaptive) and (not momentum) and l1 == F0 and l2 == F0)
+    shortcut = S.fast or ((not adaptive) and (not momentum) and (not S.l1) and (not S.l2))
 
     m = max(batch_size, 1)
     mr, mu_, mw = _max_units(units, is_max)
@@ -229,7 +178,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                 cl = clean[r * n_in:(r + 1) * n_in]
                 for k in range(n_in):
                     cl[k] = row[k]
-        if p_in > F0:
+        if S.in_drop:
             nd = n_num + n_cat
             rng[0] = _fill_u16(rbuf, mb * nd, rng[0])
             for r in range(mb):
@@ -347,11 +296,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                 loss += output_loss(dist, y[i], f, alpha, power, delta_h)
 
         # ---- back-propagation and one update per weight ----
-        mu = F0
-        if momentum:
-            ramp = hp[HP_MOM_RAMP]
-            frac = min(samples, ramp) / ramp if ramp > 0 else 0.0
-            mu = np.float32(hp[HP_MOM_START] + (hp[HP_MOM_STABLE] - hp[HP_MOM_START]) * frac)
+        mu = momentum_now(hp, samples, S)
         for l in range(L, 0, -1):
             n_prev = units[l - 1]
             n_l = units[l]
@@ -359,15 +304,15 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
             maxout = is_max and not is_out
             nrows = n_l * 2 if maxout else n_l
             Wl = W[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
-            Al = Aw[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
-            Bl = Bw[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
+            Al = Aw[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if adaptive else Wl
+            Bl = Bw[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if adaptive else Wl
             Vl = Vw[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if momentum else Wl
             bl = B[boff[l - 1]:boff[l - 1] + nrows]
-            abl = Ab[boff[l - 1]:boff[l - 1] + nrows]
-            bbl = Bb[boff[l - 1]:boff[l - 1] + nrows]
+            abl = Ab[boff[l - 1]:boff[l - 1] + nrows] if adaptive else bl
+            bbl = Bb[boff[l - 1]:boff[l - 1] + nrows] if adaptive else bl
             vbl = Vb[boff[l - 1]:boff[l - 1] + nrows] if momentum else bl
-            El = Ew[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if lea != F0 else Wl
-            ebl = Eb[boff[l - 1]:boff[l - 1] + nrows] if lea != F0 else bl
+            El = Ew[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if S.ea else Wl
+            ebl = Eb[boff[l - 1]:boff[l - 1] + nrows] if S.ea else bl
             prev = act[mb * aoff[l - 1]:mb * aoff[l - 1] + mb * n_prev].reshape((mb, n_prev))
             D = dbuf[0:mb * nrows].reshape((mb, nrows))
             E = ebuf[0:mb * n_prev].reshape((mb, n_prev))
@@ -400,10 +345,7 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                 else:
                     for j in range(nrows):
                         touched[j] = 1
-            rate = F0
-            if not adaptive:
-                rate = np.float32(hp[HP_RATE] * hp[HP_RATE_DECAY] ** (l - 1)
-                                  / (1.0 + hp[HP_RATE_ANNEALING] * samples) * (1.0 - mu))
+            rate = rate_now(hp, samples, l, mu, S)
             inv_fanin = F1 / np.float32(n_prev)
             # gradient rows in chunks that stay in cache while they are applied
             ch = max(1, CHUNK_FLOATS // n_prev)
@@ -421,15 +363,12 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
                         continue
                     wrow = Wl[rj]
                     grow = G[rj - c0]
-                    if adaptive:
-                        g2sum = _ada_row(wrow, grow, Al[rj], Bl[rj], El[rj], lea, allw, l1, l2, rho, eps)
-                    else:
-                        g2sum = F0
-                        _manual_row(wrow, grow, Vl[rj], El[rj], lea, allw, l1, l2, rate, mu, momentum, nesterov)
-                    if has_maxw2:
+                    g2sum = update_row(wrow, Al[rj], Bl[rj], Vl[rj], El[rj], grow, F1, False, grow, False, S, l1, l2,
+                                       lea, rho, eps, rate, mu)
+                    if S.maxw2:
                         max_w2_rescale(wrow, max_w2)
-                    step = update_bias(bl, abl, bbl, vbl, ebl, lea, rj, gb[rj], g2sum * inv_fanin, l1, l2, rho,
-                                       eps, adaptive, momentum, nesterov, rate, mu)
+                    step = update_bias(bl, abl, bbl, vbl, ebl, rj, gb[rj], g2sum * inv_fanin, S, l1, l2, lea, rho,
+                                       eps, rate, mu)
                     if sparse and not is_out:
                         bl[rj] -= step * beta * (Ra[aoff[l] + (rj // 2 if maxout else rj)] - avg_act)
             # delta of layer l-1 (rows of its weight matrix)
@@ -472,21 +411,45 @@ def _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, 
     return loss
 
 
-@njit(parallel=True, **_OPTS)
-def _train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                    W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, batch_size, n_threads):
-    n = order.shape[0]
-    m = max(batch_size, 1)
-    nb = (n + m - 1) // m
-    losses = np.zeros(n_threads)
-    for t in prange(n_threads):
-        lo = min(n, (nb * t // n_threads) * m)
-        hi = min(n, (nb * (t + 1) // n_threads) * m)
-        if hi > lo:
-            losses[t] = _train_batches(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                       W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream * 1024 + t,
-                                       batch_size, hp[HP_SAMPLES] + lo)
-    return losses.sum()
+def _generic():
+    """The generic kernel (the Spec a run-time argument), compiled once for every configuration."""
+    key = SOURCE_KEY
+
+    @njit(**OPTS)
+    def run(order, lo, hi, rows, geo, st, hp, S, seed, stream, batch_size, samples0):
+        if key < 0:  # never: the source digest is a closure variable, so that it keys the cache
+            return 0.0
+        return _train_batches(order, lo, hi, rows, geo, st, hp, S, seed, stream, batch_size, samples0)
+
+    return run
+
+
+_batches_generic = _generic()
+
+
+def kernels(S):
+    """The kernel for Spec ``S``: ``run(order, lo, hi, rows, geo, st, hp, seed, stream, batch_size,
+    samples0)`` trains on ``order[lo:hi]`` in batches (one thread, no GIL) and returns the loss
+    sum. Specialized (``S`` a compile-time constant), or with the Dask config ``daskdl.kernels``
+    set to ``generic`` the generic kernel (``S`` a run-time argument) behind the same signature."""
+    if generic_kernels():
+        return lambda order, lo, hi, rows, geo, st, hp, seed, stream, batch_size, samples0: _batches_generic(
+            order, lo, hi, rows, geo, st, hp, S, seed, stream, batch_size, samples0)
+    return specialized(S)
+
+
+@lru_cache(maxsize=None)
+def specialized(S):
+    """The jitted kernel of one Spec ``S`` (compiled on first use, or loaded from the cache)."""
+    key = SOURCE_KEY
+
+    @njit(**OPTS)
+    def run(order, lo, hi, rows, geo, st, hp, seed, stream, batch_size, samples0):
+        if key < 0:  # never: the source digest is a closure variable, so that it keys the cache
+            return 0.0
+        return _train_batches(order, lo, hi, rows, geo, st, hp, S, seed, stream, batch_size, samples0)
+
+    return run
 
 
 def _check(name, a, dtype, ndim=None):
@@ -532,12 +495,19 @@ def train_minibatch(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         raise ValueError(f"train_minibatch: a sparse autoencoder needs Ra with one entry per unit "
                          f"({int(aoff[-1])}); got {Ra.shape[0]}")
     n_threads = min(n_threads, max(1, (order.shape[0] + batch_size - 1) // batch_size))
+    S, rows, geo, st, h = bundles(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
+                                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip)
+    run = kernels(S)
+    n, m = order.shape[0], batch_size
+    nb = (n + m - 1) // m
     # one BLAS thread per call: the matrices are small, and BLAS worker threads that spin while the
     # cores are shared (other processes, or the other kernel threads) slow the products down badly
     with threadpool_limits(limits=1, user_api="blas"):
         if n_threads == 1:
-            return float(_train_batches(order, 0, order.shape[0], xnum, xcat, y, offs, units, woff, boff, aoff,
-                                        hdrop, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, batch_size,
-                                        hp[HP_SAMPLES]))
-        return float(_train_parallel(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                     W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, batch_size, n_threads))
+            return float(run(order, 0, n, rows, geo, st, h, seed, stream, batch_size, h.samples))
+
+        def job(t):  # thread t: its contiguous share of the batches, on the shared arrays
+            lo, hi = min(n, (nb * t // n_threads) * m), min(n, (nb * (t + 1) // n_threads) * m)
+            return lambda: run(order, lo, hi, rows, geo, st, h, seed, stream * 1024 + t, batch_size,
+                               h.samples + lo) if hi > lo else 0.0
+        return float(sum(run_threads([job(t) for t in range(n_threads)])))

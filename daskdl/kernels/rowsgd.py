@@ -19,277 +19,52 @@ Three drivers share the same row routine:
 
 Inputs are the encoded blocks of ``daskdl.frame.encode``: ``xnum`` (n, p)
 float32, ``xcat`` (n, c) int32 of global one-hot input positions (-1 = none).
-"""
-import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
 
-from .codes import (
-    TANH, RECTIFIER, MAXOUT, SOFTMAX, GAUSSIAN, LAPLACE, QUANTILE, HUBER, POISSON, GAMMA, TWEEDIE,
-    CROSS_ENTROPY, HP_RHO, HP_EPS, HP_RATE, HP_RATE_ANNEALING, HP_RATE_DECAY, HP_MOM_START,
-    HP_MOM_RAMP, HP_MOM_STABLE, HP_L1, HP_L2, HP_MAX_W2, HP_INPUT_DROPOUT, HP_QUANTILE_ALPHA,
-    HP_TWEEDIE_POWER, HP_SAMPLES, HP_HUBER_DELTA, IP_ACT, IP_DIST, IP_LOSS, IP_ADAPTIVE,
-    IP_NESTEROV, IP_FAST_MODE, IP_DROPOUT, IP_AUTOENCODER, IP_NUM_OFFSET, IP_MOMENTUM, IP_HAS_MAXW2,
-    IP_SPARSE, HP_SPARSITY_BETA, HP_AVG_ACTIVATION, HP_EA_LAMBDA,
+All three run one compiled kernel, ``kernels(spec)``: ``train_range`` over a span of rows,
+built per configuration with the configuration a compile-time constant (``common.Spec``), so
+that the per-weight loops hold no branch on activation, optimizer, regularization, dropout
+or fast_mode. The multi-threaded drivers run it on Python threads (it releases the GIL), so
+that one compiled function serves every driver. Speed notes for the per-weight loops: masked
+updates (fast_mode) are selects stored with plain vector stores (a branch there becomes a
+masked store, slow on AMD); ADADELTA's division is a reciprocal estimate plus a Newton step;
+rows are addressed as slices from 0 (no negative-index checks in the loops).
+"""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+import numpy as np
+from numba import njit, prange
+
+from .codes import TANH, RECTIFIER, MAXOUT, SOFTMAX, IP_NUM_OFFSET
+from .common import (
+    F0, F1, OPTS, SOURCE_KEY, TINY, generic_kernels, Geometry, Rows, State, approx_sqrt, hyper, manual_step, max_w2_rescale,
+    mix_seed, momentum_now, output_delta, output_loss, rand01, rate_now, reg_grad, spec, update_bias, update_row,
 )
 
-_OPTS = dict(cache=True, nogil=True, error_model="numpy",
-             fastmath={"reassoc", "contract", "nsz", "arcp"})
 
-F0 = np.float32(0.0)
-F1 = np.float32(1.0)
-TINY = np.float32(1e-30)  # optimizer state below this is flushed to 0 (avoids subnormal slow paths)
-EXP_CAP = 1e19
-
-
-@njit(inline="always", **_OPTS)
-def rand01(state):
-    """xorshift64* step; returns a float32 uniform in [0, 1)."""
-    x = state[0]
-    x ^= x >> np.uint64(12)
-    x ^= x << np.uint64(25)
-    x ^= x >> np.uint64(27)
-    state[0] = x
-    return np.float32((x * np.uint64(2685821657736338717)) >> np.uint64(40)) * np.float32(5.9604645e-08)
+@njit(inline="always", **OPTS)
+def _dot(a, b):
+    s = F0
+    for i in range(a.shape[0]):
+        s += a[i] * b[i]
+    return s
 
 
-@njit(inline="always", **_OPTS)
-def mix_seed(a, b, c):
-    """splitmix64 of three integers -> a non-zero uint64 RNG state."""
-    z = np.uint64(a) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(b) * np.uint64(0xBF58476D1CE4E5B9) \
-        + np.uint64(c) * np.uint64(0x94D049BB133111EB) + np.uint64(0x2545F4914F6CDD1D)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    if z == np.uint64(0):
-        z = np.uint64(88172645463325252)
-    return z
-
-
-@intrinsic
-def _f32_bits(typingctx, x):
-    if x != types.float32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-    return types.int32(types.float32), codegen
-
-
-@intrinsic
-def _bits_f32(typingctx, i):
-    if i != types.int32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-    return types.float32(types.int32), codegen
-
-
-@intrinsic
-def _f64_bits(typingctx, x):
-    if x != types.float64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-    return types.int64(types.float64), codegen
-
-
-@intrinsic
-def _bits_f64(typingctx, i):
-    if i != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return types.float64(types.int64), codegen
-
-
-@njit(inline="always", **_OPTS)
-def approx_sqrt(x):
-    """H2O's ``MathUtils.approxSqrt(float)``: the bit-level estimate H2O uses for ADADELTA's
-    weight rates and the max_w2 rescale (within a few percent of sqrt; used for parity)."""
-    return _bits_f32(np.int32(np.int32(532483686) + (_f32_bits(np.float32(x)) >> np.int32(1))))
-
-
-@njit(inline="always", **_OPTS)
-def approx_sqrt64(x):
-    """H2O's ``MathUtils.approxSqrt(double)`` (ADADELTA's bias rates)."""
-    return _bits_f64(((_f64_bits(np.float64(x)) >> np.int64(32)) + np.int64(1072632448)) << np.int64(31))
-
-
-@njit(inline="always", **_OPTS)
-def exp_capped(u):
-    v = np.exp(u)
-    return v if v < EXP_CAP else EXP_CAP
-
-
-@njit(**_OPTS)
-def output_delta(dist, t, f, alpha, power, delta_h):
-    """dE/df for one regression / autoencoder output (H2O: -2 * negative half gradient)."""
-    if dist == GAUSSIAN:
-        return 2.0 * (f - t)
-    elif dist == LAPLACE:
-        return -1.0 if f <= t else 1.0
-    elif dist == QUANTILE:
-        return -alpha if t > f else 1.0 - alpha
-    elif dist == HUBER:
-        r = t - f
-        if abs(r) <= delta_h:
-            return -2.0 * r
-        return -2.0 * delta_h if f < t else 2.0 * delta_h
-    elif dist == POISSON:
-        return 2.0 * (exp_capped(f) - t)
-    elif dist == GAMMA:
-        return 2.0 * (1.0 - t * exp_capped(-f))
-    elif dist == TWEEDIE:
-        return 2.0 * (exp_capped(f * (2.0 - power)) - t * exp_capped(f * (1.0 - power)))
-    return 2.0 * (f - t)
-
-
-@njit(**_OPTS)
-def output_loss(dist, t, f, alpha, power, delta_h):
-    """Per-row training loss in link space (for the progress report only)."""
-    r = t - f
-    if dist == LAPLACE:
-        return abs(r)
-    elif dist == QUANTILE:
-        return alpha * r if r > 0 else (alpha - 1.0) * r
-    elif dist == HUBER:
-        return r * r if abs(r) <= delta_h else delta_h * (2.0 * abs(r) - delta_h)
-    elif dist == POISSON:
-        return exp_capped(f) - t * f
-    elif dist == GAMMA:
-        return t * exp_capped(-f) + f
-    elif dist == TWEEDIE:
-        return -t * exp_capped(f * (1.0 - power)) / (1.0 - power) + exp_capped(f * (2.0 - power)) / (2.0 - power)
-    return r * r
-
-
-@njit(inline="always", **_OPTS)
-def _sign(w):
-    return np.float32(w > 0) - np.float32(w < 0)
-
-
-@njit(inline="always", **_OPTS)
-def ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps):
-    """One ADADELTA update of weight ``i`` with gradient ``g``, stored only where ``m`` (a
-    select, not a branch, so that loops calling it vectorize); returns g**2 where ``m``."""
-    g2 = g * g
-    bo = brow[i]
-    ao = arow[i]
-    bn = rho * bo + omr * g2
-    eta = approx_sqrt((ao + eps) / (bn + eps))
-    an = rho * ao + omr * eta * eta * g2
-    brow[i] = bn if m else bo
-    arow[i] = an if m else ao
-    wrow[i] = (w - eta * g) if m else w
-    return g2 if m else F0
-
-
-@njit(inline="always", **_OPTS)
-def manual_step(wrow, vrow, i, w, g, m, r, mu, momentum, nesterov):
-    """One manual-rate update of weight ``i`` (plain, classical momentum or H2O's Nesterov
-    form, spec 4.3), stored only where ``m``."""
-    if momentum:
-        v = vrow[i]
-        if nesterov:
-            vn = mu * v - g
-            wn = w + r * vn
-        else:
-            vn = -r * g
-            wn = w + vn + mu * v
-        vrow[i] = vn if m else v
-        wrow[i] = wn if m else w
-    else:
-        wrow[i] = (w - r * g) if m else w
-
-
-@njit(inline="always", **_OPTS)
-def _ada_loop(wrow, arow, brow, erow, lea, prev, d, eprev, need_e, fast, l1, l2, rho, eps):
-    """ADADELTA update of all of wrow; branch-free body so that it vectorizes.
-
-    Loops run from 0 over (sliced) rows: a variable start index would make
-    every access carry a negative-index check that blocks vectorization.
-    The elastic-averaging term ``lea * (w - erow[i])`` has loops of its own, so
-    that the common case (no elastic averaging) keeps its vectorized form."""
-    n = wrow.shape[0]
-    omr = F1 - rho
-    g2sum = F0
-    allw = not fast
-    if lea != F0:
-        for i in range(n):
-            w = wrow[i]
-            a = prev[i]
-            if need_e:
-                eprev[i] += d * w
-            g = d * a + l1 * _sign(w) + l2 * w + lea * (w - erow[i])
-            m = (a != F0) | allw
-            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
-    elif need_e:
-        for i in range(n):
-            w = wrow[i]
-            a = prev[i]
-            eprev[i] += d * w
-            g = d * a + l1 * _sign(w) + l2 * w
-            m = (a != F0) | allw
-            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
-    else:
-        for i in range(n):
-            w = wrow[i]
-            a = prev[i]
-            g = d * a + l1 * _sign(w) + l2 * w
-            m = (a != F0) | allw
-            g2sum += ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps)
-    return g2sum
-
-
-@njit(inline="always", **_OPTS)
-def _update_row(wrow, arow, brow, vrow, erow, lea, prev, d, eprev, need_e, fast,
-                l1, l2, rho, eps, adaptive, r, mu, momentum, nesterov):
-    """Update the weights ``wrow`` of one unit with error d and inputs ``prev``.
-
-    Accumulates ``eprev += d * w`` (pre-update weights) when ``need_e``.
-    Returns the sum of squared weight gradients of the weights actually updated.
-    """
-    n = wrow.shape[0]
-    if adaptive:
-        return _ada_loop(wrow, arow, brow, erow, lea, prev, d, eprev, need_e, fast, l1, l2, rho, eps)
-    if need_e:
-        for i in range(n):
-            eprev[i] += d * wrow[i]
-    allw = not fast
-    if lea != F0:
-        for i in range(n):
-            w = wrow[i]
-            a = prev[i]
-            manual_step(wrow, vrow, i, w, d * a + l1 * _sign(w) + l2 * w + lea * (w - erow[i]), (a != F0) | allw, r,
-                        mu, momentum, nesterov)
-    else:
-        for i in range(n):
-            w = wrow[i]
-            a = prev[i]
-            manual_step(wrow, vrow, i, w, d * a + l1 * _sign(w) + l2 * w, (a != F0) | allw, r, mu, momentum,
-                        nesterov)
-    return F0
-
-
-@njit(inline="always", **_OPTS)
-def _update_row_list(wrow, arow, brow, vrow, erow, lea, prev, idx, nidx, d, fast,
-                     l1, l2, rho, eps, adaptive, r, mu, momentum, nesterov):
-    """Same as _update_row for the scattered one-hot inputs listed in idx[:nidx]."""
+@njit(inline="always", **OPTS)
+def _update_row_list(wrow, arow, brow, vrow, erow, prev, idx, nidx, d, S, l1, l2, lea, rho, eps, r, mu):
+    """The update of the scattered one-hot inputs listed in idx[:nidx] (fast_mode, first layer)."""
     one_m_rho = F1 - rho
     g2sum = F0
     for k in range(nidx):
         i = idx[k]
         w = wrow[i]
         a = prev[i]
-        if fast and a == F0:
+        if a == F0:
             continue
-        g = d * a + l1 * _sign(w) + l2 * w + lea * (w - erow[i])
-        if adaptive:
+        g = reg_grad(d * a, w, erow, i, S, l1, l2, lea)
+        if S.adaptive:
             g2 = g * g
             bn = rho * brow[i] + one_m_rho * g2
             bn = bn if bn > TINY else F0
@@ -300,103 +75,50 @@ def _update_row_list(wrow, arow, brow, vrow, erow, lea, prev, idx, nidx, d, fast
             wrow[i] = w - eta * g
             g2sum += g2
         else:
-            manual_step(wrow, vrow, i, w, g, True, r, mu, momentum, nesterov)
+            manual_step(wrow, vrow, i, w, g, True, r, mu, S.momentum, S.nesterov)
     return g2sum
 
 
-@njit(inline="always", **_OPTS)
-def update_bias(bl, abl, bbl, vbl, ebl, lea, rj, d, gm, l1, l2, rho, eps, adaptive, momentum, nesterov, rate, mu):
-    """Update bias ``rj`` with error ``d``; ADADELTA state driven by ``gm``, the unit's mean squared
-    weight gradient (H2O's bias rule, spec Q7). Returns the step size used (ADADELTA's eta or the
-    manual rate)."""
-    b = bl[rj]
-    gb = d + l1 * _sign(b) + l2 * b + lea * (b - ebl[rj])
-    if adaptive:
-        bn = rho * bbl[rj] + (F1 - rho) * gm
-        bn = bn if bn > TINY else F0
-        eta = np.float32(approx_sqrt64((np.float64(abl[rj]) + eps) / (np.float64(bn) + eps)))
-        an = rho * abl[rj] + (F1 - rho) * eta * eta * gm
-        bbl[rj] = bn
-        abl[rj] = an if an > TINY else F0
-        bl[rj] = b - eta * gb
-        return eta
-    manual_step(bl, vbl, rj, b, gb, True, rate, mu, momentum, nesterov)
-    return rate
-
-
-@njit(inline="always", **_OPTS)
-def _dot(a, b):
-    s = F0
-    for i in range(a.shape[0]):
-        s += a[i] * b[i]
-    return s
-
-
-@njit(inline="always", **_OPTS)
-def max_w2_rescale(wrow, max_w2):
-    """Rescale a unit's incoming weights so that their squared norm is at most max_w2 (spec 4.4)."""
-    n = wrow.shape[0]
-    s = F0
-    for i in range(n):
-        s += wrow[i] * wrow[i]
-    if s > max_w2:
-        scale = approx_sqrt(max_w2 / s)
-        for i in range(n):
-            wrow[i] *= scale
-
-
-@njit(**_OPTS)
-def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-              W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip,
-              act, err, win, dropped, a0clean, cidx, rng, samples):
+@njit(inline="always", **OPTS)
+def train_row(r, rows, geo, st, hp, S, act, err, win, dropped, a0clean, cidx, rng, samples):
     """Train on row ``r``; returns the row's training loss.
 
     ``act``/``err`` hold activations and errors of every layer (offsets ``aoff``),
     ``win`` the maxout winner per hidden unit, ``dropped`` the dropout mask,
     ``cidx`` scratch for the row's active one-hot inputs, ``rng`` the thread's
     RNG state and ``samples`` the number of samples seen (rate schedules).
+    ``S`` (a Spec) is a compile-time constant: its branches cost nothing.
     """
+    xnum, xcat, y, offs = rows.xnum, rows.xcat, rows.y, rows.offs
+    units, woff, boff, aoff, hdrop, numoff = geo.units, geo.woff, geo.boff, geo.aoff, geo.hdrop, geo.numoff
+    W, B = st.W, st.B
     L = units.shape[0] - 1
-    actc = ip[IP_ACT]
-    dist = ip[IP_DIST]
-    fast = ip[IP_FAST_MODE] != 0
-    adaptive = ip[IP_ADAPTIVE] != 0
-    momentum = ip[IP_MOMENTUM] != 0
-    nesterov = ip[IP_NESTEROV] != 0
-    use_drop = ip[IP_DROPOUT] != 0
-    ae = ip[IP_AUTOENCODER] != 0
-    has_maxw2 = ip[IP_HAS_MAXW2] != 0
-    numoff = ip[IP_NUM_OFFSET]
-    rho = np.float32(hp[HP_RHO])
-    eps = np.float32(hp[HP_EPS])
-    l1 = np.float32(hp[HP_L1])
-    l2 = np.float32(hp[HP_L2])
-    max_w2 = np.float32(hp[HP_MAX_W2])
-    p_in = np.float32(hp[HP_INPUT_DROPOUT])
-    sparse = ip[IP_SPARSE] != 0
-    beta = np.float32(hp[HP_SPARSITY_BETA])
-    avg_act = np.float32(hp[HP_AVG_ACTIVATION])
-    lea = np.float32(hp[HP_EA_LAMBDA])  # 0 without elastic averaging (then Ew, Eb are W, B)
+    rho = np.float32(hp.rho)
+    eps = np.float32(hp.eps)
+    l1 = np.float32(hp.l1)
+    l2 = np.float32(hp.l2)
+    lea = np.float32(hp.ea_lambda)
     n_in = units[0]
     n_num = xnum.shape[1]
-    n_cat = xcat.shape[1]
 
     # ---- input layer (dense vector, one-hot slots set sparsely) ----
     a0 = act[0:n_in]
     ncidx = 0
-    for c in range(n_cat):
-        k = xcat[r, c]
-        if k >= 0:
-            if a0[k] == F0:
-                cidx[ncidx] = k
-                ncidx += 1
-            a0[k] += F1
+    if S.cat:
+        for c in range(xcat.shape[1]):
+            k = xcat[r, c]
+            if k >= 0:
+                if a0[k] == F0:
+                    cidx[ncidx] = k
+                    ncidx += 1
+                a0[k] += F1
     a0[numoff:n_in] = xnum[r]
-    if ae:
+    if S.ae:
         a0clean[numoff:n_in] = a0[numoff:n_in]
         for k in range(ncidx):
             a0clean[cidx[k]] = a0[cidx[k]]
-    if p_in > F0:
+    if S.in_drop:
+        p_in = np.float32(hp.input_dropout)
         for k in range(ncidx):
             if rand01(rng) < p_in:
                 a0[cidx[k]] = F0
@@ -419,11 +141,11 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         prev = act[aoff[l - 1]:aoff[l - 1] + n_prev]
         cur = act[aoff[l]:aoff[l] + n_l]
         is_out = l == L
-        maxout = (actc == MAXOUT) and not is_out
+        maxout = S.act == MAXOUT and not is_out
         nrows = n_l * 2 if maxout else n_l
         Wl = W[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
         bl = B[boff[l - 1]:boff[l - 1] + nrows]
-        pdrop = hdrop[l - 1] if (use_drop and not is_out) else F0
+        pdrop = hdrop[l - 1] if (S.hdrop and not is_out) else F0
         if pdrop > F0:
             if drop_shared:
                 rng[0] = drop_s0
@@ -431,7 +153,7 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                 drop_s0 = rng[0]
                 drop_shared = True
         for j in range(n_l):
-            if pdrop > F0:
+            if S.hdrop and pdrop > F0:
                 if rand01(rng) < pdrop:
                     cur[j] = F0
                     dropped[aoff[l] + j] = 1
@@ -443,19 +165,15 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                 w1 = Wl[2 * j + 1]
                 z0 = bl[2 * j]
                 z1 = bl[2 * j + 1]
-                if l == 1:
+                if l == 1 and S.cat:
                     for k in range(ncidx):
                         z0 += w0[cidx[k]] * a0[cidx[k]]
                         z1 += w1[cidx[k]] * a0[cidx[k]]
-                    s0 = _dot(w0[numoff:n_in], prev[numoff:n_in])
-                    s1 = _dot(w1[numoff:n_in], prev[numoff:n_in])
-                    z0 += s0
-                    z1 += s1
+                    z0 += _dot(w0[numoff:n_in], prev[numoff:n_in])
+                    z1 += _dot(w1[numoff:n_in], prev[numoff:n_in])
                 else:
-                    s0 = _dot(w0, prev)
-                    s1 = _dot(w1, prev)
-                    z0 += s0
-                    z1 += s1
+                    z0 += _dot(w0, prev)
+                    z1 += _dot(w1, prev)
                 if z1 > z0:
                     win[aoff[l] + j] = 1
                     cur[j] = z1
@@ -465,25 +183,23 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
             else:
                 wr = Wl[j]
                 z = bl[j]
-                s = F0
-                if l == 1:
+                if l == 1 and S.cat:
                     for k in range(ncidx):
                         z += wr[cidx[k]] * a0[cidx[k]]
-                    s = _dot(wr[numoff:n_in], prev[numoff:n_in])
+                    z += _dot(wr[numoff:n_in], prev[numoff:n_in])
                 else:
-                    s = _dot(wr, prev)
-                z += s
-                if is_out and not ae:
+                    z += _dot(wr, prev)
+                if is_out and not S.ae:
                     cur[j] = z
-                elif actc == TANH:
+                elif S.act == TANH:
                     cur[j] = F1 - np.float32(2.0) / (F1 + np.exp(np.float32(2.0) * z))
                 else:
                     cur[j] = z if z > F0 else F0
         if pdrop > F0 and n_l > drop_n:
             drop_n = n_l
             drop_s1 = rng[0]
-        if sparse and not is_out:  # running mean activation (training passes only: FIX of Q10)
-            ra = Ra[aoff[l]:aoff[l] + n_l]
+        if S.sparse and not is_out:  # running mean activation (training passes only: FIX of Q10)
+            ra = st.Ra[aoff[l]:aoff[l] + n_l]
             for j in range(n_l):
                 ra[j] = np.float32(0.999) * ra[j] + np.float32(0.001) * cur[j]
 
@@ -495,16 +211,16 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     out = act[aoff[L]:aoff[L] + n_out]
     dout = err[aoff[L]:aoff[L] + n_out]
     loss = 0.0
-    alpha = hp[HP_QUANTILE_ALPHA]
-    power = hp[HP_TWEEDIE_POWER]
-    delta_h = hp[HP_HUBER_DELTA]
-    if ae:
+    alpha = hp.quantile_alpha
+    power = hp.tweedie_power
+    delta_h = hp.huber_delta
+    if S.ae:
         for s in range(n_out):
             t = a0clean[s]
-            dout[s] = np.float32(output_delta(dist, t, out[s], alpha, power, delta_h))
+            dout[s] = np.float32(output_delta(S.dist, t, out[s], alpha, power, delta_h))
             loss += (t - out[s]) * (t - out[s])
         loss /= n_out
-    elif dist == SOFTMAX:
+    elif S.dist == SOFTMAX:
         m = out[0]
         for k in range(1, n_out):
             if out[k] > m:
@@ -518,7 +234,7 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
         yk = int(y[r])
         for k in range(n_out):
             t = F1 if k == yk else F0
-            if ip[IP_LOSS] == CROSS_ENTROPY:
+            if S.ce:
                 dout[k] = out[k] - t
             else:
                 dout[k] = (out[k] - t) * out[k] * (F1 - out[k])
@@ -526,35 +242,30 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     else:
         f = out[0] + offs[r]
         out[0] = f
-        dout[0] = np.float32(output_delta(dist, y[r], f, alpha, power, delta_h))
-        loss = output_loss(dist, y[r], f, alpha, power, delta_h)
+        dout[0] = np.float32(output_delta(S.dist, y[r], f, alpha, power, delta_h))
+        loss = output_loss(S.dist, y[r], f, alpha, power, delta_h)
 
     # ---- back-propagation and updates ----
-    mu = F0
-    if momentum:
-        ramp = hp[HP_MOM_RAMP]
-        if ramp > 0:
-            frac = min(samples, ramp) / ramp
-        else:
-            frac = 0.0
-        mu = np.float32(hp[HP_MOM_START] + (hp[HP_MOM_STABLE] - hp[HP_MOM_START]) * frac)
-    shortcut = fast or ((not adaptive) and (not momentum) and l1 == F0 and l2 == F0)
+    mu = momentum_now(hp, samples, S)
+    shortcut = S.fast or ((not S.adaptive) and (not S.momentum) and (not S.l1) and (not S.l2))
     for l in range(L, 0, -1):
         n_prev = units[l - 1]
         n_l = units[l]
         is_out = l == L
-        maxout = (actc == MAXOUT) and not is_out
+        maxout = S.act == MAXOUT and not is_out
         nrows = n_l * 2 if maxout else n_l
-        Wl = W[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
-        Al = Aw[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
-        Bl = Bw[woff[l - 1]:woff[l]].reshape((nrows, n_prev))
-        Vl = Vw[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if momentum else Wl
-        bl = B[boff[l - 1]:boff[l - 1] + nrows]
-        abl = Ab[boff[l - 1]:boff[l - 1] + nrows]
-        bbl = Bb[boff[l - 1]:boff[l - 1] + nrows]
-        vbl = Vb[boff[l - 1]:boff[l - 1] + nrows] if momentum else bl
-        El = Ew[woff[l - 1]:woff[l]].reshape((nrows, n_prev)) if lea != F0 else Wl
-        ebl = Eb[boff[l - 1]:boff[l - 1] + nrows] if lea != F0 else bl
+        w0, w1 = woff[l - 1], woff[l]
+        b0, b1 = boff[l - 1], boff[l - 1] + nrows
+        Wl = W[w0:w1].reshape((nrows, n_prev))
+        Al = st.Aw[w0:w1].reshape((nrows, n_prev)) if S.adaptive else Wl
+        Bl = st.Bw[w0:w1].reshape((nrows, n_prev)) if S.adaptive else Wl
+        Vl = st.Vw[w0:w1].reshape((nrows, n_prev)) if S.momentum else Wl
+        El = st.Ew[w0:w1].reshape((nrows, n_prev)) if S.ea else Wl
+        bl = B[b0:b1]
+        abl = st.Ab[b0:b1] if S.adaptive else bl
+        bbl = st.Bb[b0:b1] if S.adaptive else bl
+        vbl = st.Vb[b0:b1] if S.momentum else bl
+        ebl = st.Eb[b0:b1] if S.ea else bl
         prev = act[aoff[l - 1]:aoff[l - 1] + n_prev]
         cur = act[aoff[l]:aoff[l] + n_l]
         dl = err[aoff[l]:aoff[l] + n_l]
@@ -564,23 +275,20 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
             for i in range(n_prev):
                 eprev[i] = F0
         if not is_out:
-            pdrop = hdrop[l - 1] if use_drop else F0
+            pdrop = hdrop[l - 1] if S.hdrop else F0
             for j in range(n_l):
-                if pdrop > F0 and dropped[aoff[l] + j] != 0:
+                if S.hdrop and pdrop > F0 and dropped[aoff[l] + j] != 0:
                     dl[j] = F0
-                elif actc == TANH:
+                elif S.act == TANH:
                     dl[j] = dl[j] * (F1 - cur[j] * cur[j])
-                elif actc == RECTIFIER:
+                elif S.act == RECTIFIER:
                     dl[j] = dl[j] if cur[j] > F0 else F0
                 # maxout: derivative 1 on the winning channel
-        rate = F0
-        if not adaptive:
-            rate = np.float32(hp[HP_RATE] * hp[HP_RATE_DECAY] ** (l - 1)
-                              / (1.0 + hp[HP_RATE_ANNEALING] * samples) * (1.0 - mu))
+        rate = rate_now(hp, samples, l, mu, S)
         inv_fanin = F1 / np.float32(n_prev)
         for j in range(n_l):
             d = dl[j]
-            if d == F0 and shortcut:
+            if shortcut and d == F0:
                 continue
             rj = 2 * j + win[aoff[l] + j] if maxout else j
             wrow = Wl[rj]
@@ -588,80 +296,160 @@ def train_row(r, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
             brow = Bl[rj]
             vrow = Vl[rj]
             erow = El[rj]
-            if l == 1 and fast:
-                g2sum = _update_row(wrow[numoff:n_in], arow[numoff:n_in], brow[numoff:n_in],
-                                    vrow[numoff:n_in] if momentum else vrow, erow[numoff:n_in], lea,
-                                    prev[numoff:n_in], d, eprev,
-                                    False, fast, l1, l2, rho, eps, adaptive, rate, mu, momentum, nesterov)
-                g2sum += _update_row_list(wrow, arow, brow, vrow, erow, lea, prev, cidx, ncidx, d, fast,
-                                          l1, l2, rho, eps, adaptive, rate, mu, momentum, nesterov)
+            if l == 1 and S.fast and S.cat:
+                g2sum = update_row(wrow[numoff:n_in], arow[numoff:n_in], brow[numoff:n_in],
+                                   vrow[numoff:n_in] if S.momentum else vrow, erow[numoff:n_in] if S.ea else erow,
+                                   prev[numoff:n_in], d, True, eprev, False, S, l1, l2, lea, rho, eps, rate, mu)
+                g2sum += _update_row_list(wrow, arow, brow, vrow, erow, prev, cidx, ncidx, d, S, l1, l2, lea, rho,
+                                          eps, rate, mu)
+            elif need_e:
+                g2sum = update_row(wrow, arow, brow, vrow, erow, prev, d, True, eprev, True, S, l1, l2, lea, rho,
+                                   eps, rate, mu)
             else:
-                g2sum = _update_row(wrow, arow, brow, vrow, erow, lea, prev, d, eprev, need_e, fast,
-                                    l1, l2, rho, eps, adaptive, rate, mu, momentum, nesterov)
-            if has_maxw2:
-                max_w2_rescale(wrow, max_w2)
-            step = update_bias(bl, abl, bbl, vbl, ebl, lea, rj, d, g2sum * inv_fanin, l1, l2, rho, eps, adaptive,
-                               momentum, nesterov, rate, mu)
-            if sparse and not is_out:  # sparse autoencoder: pull the mean activation to the target
-                bl[rj] -= step * beta * (Ra[aoff[l] + j] - avg_act)
+                g2sum = update_row(wrow, arow, brow, vrow, erow, prev, d, True, eprev, False, S, l1, l2, lea, rho,
+                                   eps, rate, mu)
+            if S.maxw2:
+                max_w2_rescale(wrow, np.float32(hp.max_w2))
+            step = update_bias(bl, abl, bbl, vbl, ebl, rj, d, g2sum * inv_fanin, S, l1, l2, lea, rho, eps, rate, mu)
+            if S.sparse and not is_out:  # sparse autoencoder: pull the mean activation to the target
+                bl[rj] -= step * np.float32(hp.sparsity_beta) * (st.Ra[aoff[l] + j] - np.float32(hp.avg_activation))
 
     # reset the sparse one-hot positions of the input vector for the next row
     for k in range(ncidx):
         a0[cidx[k]] = F0
-        if ae:
+        if S.ae:
             a0clean[cidx[k]] = F0
     return loss
 
 
-@njit(**_OPTS)
-def _scratch(units, aoff, n_cat):
+@njit(inline="always", **OPTS)
+def train_range(order, lo, hi, rows, geo, st, hp, S, seed, stream, samples0):
+    """Train on ``order[lo:hi]`` in sequence on the state ``st``; returns the loss sum."""
+    units, aoff = geo.units, geo.aoff
     tot = aoff[-1]
     act = np.zeros(tot, dtype=np.float32)
     err = np.zeros(tot, dtype=np.float32)
     win = np.zeros(tot, dtype=np.int64)
     dropped = np.zeros(tot, dtype=np.uint8)
-    a0clean = np.zeros(units[0], dtype=np.float32)
-    cidx = np.zeros(max(n_cat, 1), dtype=np.int64)
-    return act, err, win, dropped, a0clean, cidx
-
-
-@njit(**_OPTS)
-def _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, samples0):
-    act, err, win, dropped, a0clean, cidx = _scratch(units, aoff, xcat.shape[1])
+    a0clean = np.zeros(units[0] if S.ae else 1, dtype=np.float32)
+    cidx = np.zeros(max(rows.xcat.shape[1], 1), dtype=np.int64)
     rng = np.empty(1, dtype=np.uint64)
     rng[0] = mix_seed(seed, stream, lo)
     loss = 0.0
     # H2O counts processed rows per chunk (DeepLearningTask.chunkDone): the learning-rate
     # annealing and momentum of every row of a chunk use the count from before the chunk
     for k in range(lo, hi):
-        loss += train_row(order[k], xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                          W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip,
-                          act, err, win, dropped, a0clean, cidx, rng, samples0)
+        loss += train_row(order[k], rows, geo, st, hp, S, act, err, win, dropped, a0clean, cidx, rng, samples0)
     return loss
 
 
-@njit(**_OPTS)
+def _generic():
+    """The generic kernel (the Spec a run-time argument), compiled once for every configuration."""
+    key = SOURCE_KEY
+
+    @njit(**OPTS)
+    def run(order, lo, hi, rows, geo, st, hp, S, seed, stream, samples0):
+        if key < 0:  # never: the source digest is a closure variable, so that it keys the cache
+            return 0.0
+        return train_range(order, lo, hi, rows, geo, st, hp, S, seed, stream, samples0)
+
+    return run
+
+
+_range_generic = _generic()
+
+
+def kernels(S):
+    """The kernel for Spec ``S``: ``run(order, lo, hi, rows, geo, st, hp, seed, stream, samples0)``
+    trains on ``order[lo:hi]`` in sequence on ``st`` (one thread, no GIL) and returns the loss
+    sum; the multi-threaded drivers run it on several threads at once. Specialized (``S`` a
+    compile-time constant), or with Dask config ``daskdl.kernels = "generic"`` the generic kernel (``S`` a
+    run-time argument) behind the same signature."""
+    if generic_kernels():
+        return lambda order, lo, hi, rows, geo, st, hp, seed, stream, samples0: _range_generic(
+            order, lo, hi, rows, geo, st, hp, S, seed, stream, samples0)
+    return specialized(S)
+
+
+@lru_cache(maxsize=None)
+def specialized(S):
+    """The jitted kernel of one Spec ``S`` (compiled on first use, or loaded from the cache)."""
+    key = SOURCE_KEY
+
+    @njit(**OPTS)
+    def run(order, lo, hi, rows, geo, st, hp, seed, stream, samples0):
+        if key < 0:  # never: the source digest is a closure variable, so that it keys the cache
+            return 0.0
+        return train_range(order, lo, hi, rows, geo, st, hp, S, seed, stream, samples0)
+
+    return run
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
+_POOL_LOCK = threading.Lock()
+
+
+def run_threads(jobs):
+    """Run the callables ``jobs`` (which release the GIL) on the kernel threads; their results."""
+    global _POOL, _POOL_SIZE
+    if len(jobs) == 1:
+        return [jobs[0]()]
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_SIZE < len(jobs):
+            _POOL_SIZE = max(len(jobs), os.cpu_count() or 1)
+            _POOL = ThreadPoolExecutor(max_workers=_POOL_SIZE, thread_name_prefix="daskdl-kernel")
+        pool = _POOL
+    futures = [pool.submit(job) for job in jobs]
+    return [f.result() for f in futures]
+
+
+@njit(nogil=True, cache=True)
+def _load_copy(mine, st, adaptive, momentum, sparse):
+    """A private copy ``mine`` set to the state ``st``."""
+    mine.W[:] = st.W
+    mine.B[:] = st.B
+    if adaptive:
+        mine.Aw[:] = st.Aw
+        mine.Bw[:] = st.Bw
+        mine.Ab[:] = st.Ab
+        mine.Bb[:] = st.Bb
+    if momentum:
+        mine.Vw[:] = st.Vw
+        mine.Vb[:] = st.Vb
+    if sparse:
+        mine.Ra[:] = st.Ra
+
+
+def bundles(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb,
+            hp, ip):
+    """The flat argument list of the drivers as (Spec, Rows, Geometry, State, Hyper)."""
+    return (spec(ip, hp, hdrop, xcat.shape[1]), Rows(xnum, xcat, y, offs),
+            Geometry(units, woff, boff, aoff, hdrop, int(ip[IP_NUM_OFFSET])),
+            State(W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb), hyper(hp))
+
+
 def train_serial(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream):
     """Train on rows ``order`` in sequence (one thread, reproducible). Returns the loss sum."""
-    return _train_range(order, 0, order.shape[0], xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                        W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, hp[HP_SAMPLES])
+    S, rows, geo, st, h = bundles(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
+                                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip)
+    return float(kernels(S)(order, 0, order.shape[0], rows, geo, st, h, seed, stream, h.samples))
 
 
-@njit(parallel=True, **_OPTS)
 def train_hogwild(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
                   W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream, n_threads):
-    """Lock-free HOGWILD!: ``n_threads`` threads update the same arrays. Returns the loss sum."""
-    n = order.shape[0]
-    losses = np.zeros(n_threads)
-    for t in prange(n_threads):
-        lo = n * t // n_threads
-        hi = n * (t + 1) // n_threads
-        losses[t] = _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                 W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip, seed, stream * 1024 + t,
-                                 hp[HP_SAMPLES] + lo)
-    return losses.sum()
+    """Lock-free HOGWILD!: ``n_threads`` threads update the same arrays, thread ``t`` on the
+    ``t``-th contiguous share of ``order``. Returns the loss sum."""
+    S, rows, geo, st, h = bundles(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
+                                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip)
+    run = kernels(S)
+    n, T = order.shape[0], max(1, int(n_threads))
+
+    def job(t):
+        lo, hi = n * t // T, n * (t + 1) // T
+        return lambda: run(order, lo, hi, rows, geo, st, h, seed, stream * 1024 + t, h.samples + lo)
+    return float(sum(run_threads([job(t) for t in range(T)])))
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -679,35 +467,6 @@ def _merge(shared, copies, n_threads):
             for t in range(n_threads):
                 acc += copies[t, i] - s
             shared[i] = s + acc * inv
-
-
-@njit(parallel=True, **_OPTS)
-def _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-           cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, cRa, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb,
-           hp, ip, seed, stream, n_threads, losses, counts):
-    n = order.shape[0]
-    momentum = ip[IP_MOMENTUM] != 0
-    sparse = ip[IP_SPARSE] != 0
-    for t in prange(n_threads):
-        lo = min(n, base + t * sync_rows)
-        hi = min(n, lo + sync_rows)
-        counts[t] = hi - lo
-        cW[t, :] = W
-        cB[t, :] = B
-        cAw[t, :] = Aw
-        cBw[t, :] = Bw
-        cAb[t, :] = Ab
-        cBb[t, :] = Bb
-        if momentum:
-            cVw[t, :] = Vw
-            cVb[t, :] = Vb
-        if sparse:
-            cRa[t, :] = Ra
-        if hi > lo:
-            losses[t] += _train_range(order, lo, hi, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-                                      cW[t], cB[t], cAw[t], cBw[t], cAb[t], cBb[t], cVw[t], cVb[t], cRa[t],
-                                      Ew, Eb, hp, ip, seed, stream * 1048576 + base // max(sync_rows, 1) + t,
-                                      hp[HP_SAMPLES] + lo)
 
 
 def momentum_coefficients(k: int) -> tuple[float, float]:
@@ -765,42 +524,47 @@ def train_copies(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
     T = n_threads
     if eta < 0 or zeta < 0:
         eta, zeta = momentum_coefficients(T)
-    cW = np.empty((T, W.shape[0]), np.float32)
-    cB = np.empty((T, B.shape[0]), np.float32)
-    cAw = np.empty((T, Aw.shape[0]), np.float32)
-    cBw = np.empty((T, Bw.shape[0]), np.float32)
-    cAb = np.empty((T, Ab.shape[0]), np.float32)
-    cBb = np.empty((T, Bb.shape[0]), np.float32)
-    cVw = np.empty((T, Vw.shape[0]), np.float32)
-    cVb = np.empty((T, Vb.shape[0]), np.float32)
-    cRa = np.empty((T, Ra.shape[0]), np.float32)
+    S, rows, geo, st, h = bundles(order, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
+                                  W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb, hp, ip)
+    run = kernels(S)
+    none = np.zeros((T, 1), np.float32)
+
+    def rows_of(a, used):
+        return np.empty((T, a.shape[0]), np.float32) if used else none
+
+    copies = State(rows_of(W, True), rows_of(B, True), rows_of(Aw, S.adaptive), rows_of(Bw, S.adaptive),
+                   rows_of(Ab, S.adaptive), rows_of(Bb, S.adaptive), rows_of(Vw, S.momentum),
+                   rows_of(Vb, S.momentum), rows_of(Ra, S.sparse), none, none)
+    mine = [State(*(c[t] for c in copies[:9]), Ew, Eb) for t in range(T)]
     consW, consB = W.copy(), B.copy()
     gW, gB = np.zeros_like(W), np.zeros_like(B)
-    sparse = ip[IP_SPARSE] != 0
-    losses = np.zeros(T)
-    counts = np.zeros(T, np.int64)
-    momentum = ip[IP_MOMENTUM] != 0
-    hp = hp.copy()
+    state_pairs = [(Aw, copies.Aw), (Bw, copies.Bw), (Ab, copies.Ab), (Bb, copies.Bb)] if S.adaptive else []
+    if S.momentum:
+        state_pairs += [(Vw, copies.Vw), (Vb, copies.Vb)]
+    if S.sparse:
+        state_pairs.append((Ra, copies.Ra))
     n = order.shape[0]
+    loss = 0.0
     base = 0
+
+    def job(t, lo, hi, sub, samples):
+        def train():
+            _load_copy(mine[t], st, S.adaptive, S.momentum, S.sparse)
+            return run(order, lo, hi, rows, geo, mine[t], h, seed, sub, samples + lo)
+        return train
+
     while base < n:
-        _round(order, base, sync_rows, xnum, xcat, y, offs, units, woff, boff, aoff, hdrop,
-               cW, cB, cAw, cBw, cAb, cBb, cVw, cVb, cRa, W, B, Aw, Bw, Ab, Bb, Vw, Vb, Ra, Ew, Eb,
-               hp, ip, seed, stream, T, losses, counts)
-        a = int((counts > 0).sum())  # copies that trained (all but in the last round)
-        _merge_momentum(W, consW, gW, cW[:a], a, eta, zeta)
-        _merge_momentum(B, consB, gB, cB[:a], a, eta, zeta)
-        _merge(Aw, cAw[:a], a)
-        _merge(Bw, cBw[:a], a)
-        _merge(Ab, cAb[:a], a)
-        _merge(Bb, cBb[:a], a)
-        if momentum:
-            _merge(Vw, cVw[:a], a)
-            _merge(Vb, cVb[:a], a)
-        if sparse:
-            _merge(Ra, cRa[:a], a)
-        hp[HP_SAMPLES] += int(counts.sum())
+        spans = [(min(n, base + t * sync_rows), min(n, base + (t + 1) * sync_rows)) for t in range(T)]
+        spans = [(lo, hi) for lo, hi in spans if hi > lo]  # all but in the last round
+        a = len(spans)
+        loss += sum(run_threads([job(t, lo, hi, stream * 1048576 + base // sync_rows + t, h.samples)
+                                 for t, (lo, hi) in enumerate(spans)]))
+        _merge_momentum(W, consW, gW, copies.W[:a], a, eta, zeta)
+        _merge_momentum(B, consB, gB, copies.B[:a], a, eta, zeta)
+        for shared, cs in state_pairs:
+            _merge(shared, cs[:a], a)
+        h = h._replace(samples=h.samples + sum(hi - lo for lo, hi in spans))
         base += T * sync_rows
     W[:] = consW
     B[:] = consB
-    return float(losses.sum())
+    return float(loss)

@@ -1,0 +1,107 @@
+"""Specialized kernels (one per configuration, the configuration a compile-time constant) against
+the generic ones (the configuration a run-time argument) that the rest of the suite runs."""
+import dask
+import numpy as np
+import pytest
+
+from daskdl.kernels import codes, common, minibatch, rowsgd
+from daskdl.model.network import Layout, Network
+
+
+def _case(act, n=96, p=10, k=3, n_cat=0, seed=0, **opts):
+    """Rows, layout and the (hp, ip) of one configuration; ``opts`` sets hp/ip entries by name."""
+    rng = np.random.default_rng(seed)
+    xnum = rng.standard_normal((n, p)).astype(np.float32)
+    numoff = 4 * n_cat
+    xcat = (rng.integers(0, 4, (n, n_cat)) + 4 * np.arange(n_cat)).astype(np.int32)
+    if n_cat:
+        xcat[::5, 0] = -1  # a missing level
+    y = rng.integers(0, k, n).astype(np.float32)
+    offs = np.zeros(n, np.float32)
+    lay = Layout(np.array([numoff + p, 8, 6, k]), act, codes.SOFTMAX, False)
+    hp = np.zeros(codes.HP_SIZE)
+    hp[codes.HP_RHO], hp[codes.HP_EPS], hp[codes.HP_MAX_W2] = 0.99, 1e-8, 3.4e38
+    hp[codes.HP_RATE], hp[codes.HP_RATE_DECAY] = 0.01, 1.0
+    ip = np.zeros(codes.IP_SIZE, np.int64)
+    ip[codes.IP_ACT], ip[codes.IP_DIST], ip[codes.IP_NUM_OFFSET] = act, codes.SOFTMAX, numoff
+    hdrop = np.zeros(2, np.float32)
+    for name, v in opts.items():
+        if name == "hdrop":
+            hdrop[:] = v
+        elif name.startswith("HP_"):
+            hp[getattr(codes, name)] = v
+        else:
+            ip[getattr(codes, name)] = v
+    net = Network(lay, momentum=bool(ip[codes.IP_MOMENTUM]))
+    net.initialize("uniform_adaptive", 1.0, 3, True)
+    return (xnum, xcat, y, offs, lay.units, lay.woff, lay.boff, lay.aoff, hdrop), net, hp, ip
+
+
+CASES = {
+    # the booklet's configuration: ReLU with dropout, input dropout, l1, ADADELTA, fast_mode
+    "rectifier_dropout_l1_adadelta_fast": (codes.RECTIFIER, dict(
+        IP_ADAPTIVE=1, IP_FAST_MODE=1, IP_DROPOUT=1, hdrop=0.5, HP_INPUT_DROPOUT=0.2, HP_L1=1e-5)),
+    # manual rate with Nesterov momentum, l2, max_w2, one-hot inputs, every weight updated
+    "tanh_nesterov_l2_maxw2_categorical": (codes.TANH, dict(
+        IP_MOMENTUM=1, IP_NESTEROV=1, HP_MOM_START=0.5, HP_MOM_STABLE=0.9, HP_MOM_RAMP=50, HP_L2=1e-3,
+        IP_HAS_MAXW2=1, HP_MAX_W2=0.5, n_cat=2)),
+    # maxout, one-hot inputs under fast_mode (the sparse list update), l1 + l2
+    "maxout_categorical_fast_l1_l2": (codes.MAXOUT, dict(
+        IP_ADAPTIVE=1, IP_FAST_MODE=1, HP_L1=1e-4, HP_L2=1e-4, n_cat=2)),
+}
+
+
+def _run(monkeypatch, mode, fn, case, *extra):
+    monkeypatch.setitem(dask.config.config, "daskdl", {"kernels": mode})
+    act, opts = CASES[case]
+    opts = dict(opts)
+    n_cat = opts.pop("n_cat", 0)
+    data, net, hp, ip = _case(act, n_cat=n_cat, **opts)
+    w0 = net.W.copy()
+    loss = fn(np.arange(len(data[0]), dtype=np.int64), *data, *net.arrays(), hp, ip, 7, 1, *extra)
+    assert np.abs(net.W - w0).max() > 1e-4  # it trained
+    return loss, net
+
+
+def _same(a, b):
+    la, na = a
+    lb, nb = b
+    assert np.isfinite(la) and abs(la - lb) <= 1e-5 * max(1.0, abs(lb)), (la, lb)
+    for name in ("W", "B", "Aw", "Bw", "Ab", "Bb", "Vw", "Vb"):
+        x, y = getattr(na, name), getattr(nb, name)
+        assert np.allclose(x, y, rtol=1e-4, atol=1e-6), (name, float(np.abs(x - y).max()))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_serial_specialized_matches_generic(monkeypatch, case):
+    _same(_run(monkeypatch, "specialized", rowsgd.train_serial, case),
+          _run(monkeypatch, "generic", rowsgd.train_serial, case))
+
+
+def test_copies_and_minibatch_specialized_match_generic(monkeypatch):
+    case = "rectifier_dropout_l1_adadelta_fast"
+    _same(_run(monkeypatch, "specialized", rowsgd.train_copies, case, 2, 16),
+          _run(monkeypatch, "generic", rowsgd.train_copies, case, 2, 16))
+    _same(_run(monkeypatch, "specialized", minibatch.train_minibatch, case, 8, 1),
+          _run(monkeypatch, "generic", minibatch.train_minibatch, case, 8, 1))
+
+
+def test_spec_and_kernel_cache(monkeypatch):
+    monkeypatch.setitem(dask.config.config, "daskdl", {"kernels": "specialized"})
+    act, opts = CASES["rectifier_dropout_l1_adadelta_fast"]
+    data, net, hp, ip = _case(act, **opts)
+    S = common.spec(ip, hp, data[-1], 0)
+    assert (S.act, S.adaptive, S.fast, S.hdrop, S.in_drop, S.l1, S.l2, S.cat, S.momentum) == (
+        codes.RECTIFIER, 1, 1, 1, 1, 1, 0, 0, 0)
+    ip2 = ip.copy()
+    ip2[codes.IP_NESTEROV] = 1  # no effect under ADADELTA: the same kernels
+    assert common.spec(ip2, hp, data[-1], 0) == S
+    assert rowsgd.kernels(S) is rowsgd.kernels(common.spec(ip2, hp, data[-1], 0))
+    hp2 = hp.copy()
+    hp2[codes.HP_L1] = 0.0
+    assert common.spec(ip, hp2, data[-1], 0).l1 == 0
+
+
+def test_kernel_mode_is_checked(monkeypatch):
+    with pytest.raises(ValueError, match="daskdl.kernels must be one of specialized, generic; got 'fast'"):
+        _run(monkeypatch, "fast", rowsgd.train_serial, "rectifier_dropout_l1_adadelta_fast")
