@@ -22,8 +22,8 @@ def data_path(name: str) -> Path:
     if not p.exists():
         if os.environ.get("CI"):
             pytest.fail(f"data file {p} is missing (CI lays out ../shared/data)")
-        # reason: a user checkout without the shared data sets (they are not shipped with daskdl)
-        pytest.skip(f"data file {p} is not available")
+        pytest.skip(f"data file {p} is not available: the shared real data sets are not shipped with "
+                    f"daskdl; lay out ../shared/data or set DASKDL_DATA to run this test")
     return p
 
 
