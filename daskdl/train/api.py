@@ -208,12 +208,8 @@ def fit(client, frames, params: dict, *, x=None, y=None, model_id: str, estimato
     plain = plain_params(params)
 
     def make_state(result: driver.TrainResult) -> FitState:
-        return FitState(model_id=model_id, estimator=estimator, params=plain, resolved=res, schema=schema,
-                        net=result.net, history=result.history, train_metrics=result.train_metrics,
-                        valid_metrics=result.valid_metrics, epochs=result.epochs, iterations=result.iterations,
-                        samples=result.samples, train_seconds=result.train_seconds, n_rows=result.n_rows,
-                        stopped_reason=result.stopped_reason, x=list(schema.cat_cols) + list(schema.num_cols),
-                        y=y, balance=prepared.balance, labels=prepared.labels)
+        return _state_of(result, model_id=model_id, estimator=estimator, params=plain, resolved=res,
+                         schema=schema, y=y, balance=prepared.balance, labels=prepared.labels)
 
     on_score = None
     if params.get("export_checkpoints_dir"):
@@ -252,13 +248,18 @@ def _fit_from_checkpoint(client, frames, params, *, y, model_id, estimator, work
                         start=(samples, iterations, rows), balance=balance, custom=custom, workers=workers)
     plain = plain_params(params)
     plain["checkpoint"] = ckpt.model_id
-    fs = FitState(model_id=model_id, estimator=estimator, params=plain, resolved=res, schema=schema,
-                  net=result.net, history=result.history, train_metrics=result.train_metrics,
-                  valid_metrics=result.valid_metrics, epochs=result.epochs, iterations=result.iterations,
-                  samples=result.samples, train_seconds=result.train_seconds, n_rows=result.n_rows,
-                  stopped_reason=result.stopped_reason, x=list(schema.cat_cols) + list(schema.num_cols), y=y,
-                  balance=balance, labels=ckpt.labels)
-    return _finish(fs)
+    return _finish(_state_of(result, model_id=model_id, estimator=estimator, params=plain, resolved=res,
+                             schema=schema, y=y, balance=balance, labels=ckpt.labels))
+
+
+def _state_of(result: driver.TrainResult, *, schema, **fields) -> FitState:
+    """The FitState of a training result: the result's network, history, metrics and counters, the
+    schema's predictor columns, and ``fields`` (identity, parameters, response, balance, labels)."""
+    return FitState(schema=schema, net=result.net, history=result.history, train_metrics=result.train_metrics,
+                    valid_metrics=result.valid_metrics, epochs=result.epochs, iterations=result.iterations,
+                    samples=result.samples, train_seconds=result.train_seconds, n_rows=result.n_rows,
+                    stopped_reason=result.stopped_reason, x=list(schema.cat_cols) + list(schema.num_cols),
+                    **fields)
 
 
 def _finish(fs: FitState) -> FitState:
