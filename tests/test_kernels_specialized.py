@@ -72,7 +72,10 @@ def _same(a, b):
         assert np.allclose(x, y, rtol=1e-4, atol=1e-6), (name, float(np.abs(x - y).max()))
 
 
-@pytest.mark.parametrize("case", list(CASES))
+# each case compiles a kernel of its own (about a minute on 2 cores): the booklet's configuration
+# runs by default, the others with -m slow (CI runs them too)
+@pytest.mark.parametrize("case", [c if c == "rectifier_dropout_l1_adadelta_fast" else
+                                  pytest.param(c, marks=pytest.mark.slow) for c in CASES])
 def test_serial_specialized_matches_generic(monkeypatch, case):
     _same(_run(monkeypatch, "specialized", rowsgd.train_serial, case),
           _run(monkeypatch, "generic", rowsgd.train_serial, case))
@@ -105,3 +108,44 @@ def test_spec_and_kernel_cache(monkeypatch):
 def test_kernel_mode_is_checked(monkeypatch):
     with pytest.raises(ValueError, match="daskdl.kernels must be one of specialized, generic; got 'fast'"):
         _run(monkeypatch, "fast", rowsgd.train_serial, "rectifier_dropout_l1_adadelta_fast")
+
+
+def test_first_compile_once_per_machine(tmp_path):
+    """While one process compiles a kernel (holding the machine-wide lock of its signature), another
+    process that needs the same kernel waits, then loads it from the on-disk cache instead of
+    compiling it a second time (16 workers of one machine starting to train compile it once)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import numba
+
+    mod = tmp_path / "once_mod.py"
+    mod.write_text("from numba import njit\n"
+                   "from daskdl.kernels.common import OncePerMachine\n\n"
+                   "@njit(cache=True)\n"
+                   "def f(x):\n"
+                   "    return x * 2 + 1\n\n"
+                   "F = OncePerMachine(f, 'test-once')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(Path(__file__).resolve().parents[1])]))
+    code = ("import once_mod\n"
+            "print(once_mod.F(20), sum(once_mod.f.stats.cache_hits.values()), "
+            "sum(once_mod.f.stats.cache_misses.values()))\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import once_mod
+
+        with common._machine_lock(f"test-once:{(numba.typeof(20),)}"):
+            other = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+            time.sleep(3.0)
+            assert other.poll() is None, "the other process did not wait for the lock"
+            once_mod.f.compile((numba.typeof(20),))  # this process compiles and writes the cache
+            assert sum(once_mod.f.stats.cache_misses.values()) == 1
+        out, _ = other.communicate(timeout=120)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("once_mod", None)
+    value, hits, misses = out.split()
+    assert (int(value), int(hits), int(misses)) == (41, 1, 0)  # loaded from the cache, not compiled

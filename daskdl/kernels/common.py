@@ -85,6 +85,61 @@ def generic_kernels() -> bool:
     return mode == "generic"
 
 
+class OncePerMachine:
+    """A jitted kernel whose first compilation for a signature happens under a machine-wide file
+    lock: when several worker processes of one machine need the same kernel at once (16 workers
+    starting to train), one compiles it into Numba's on-disk cache and the others wait, then load
+    it from there, instead of each compiling the same code at the same time. Calls pass straight
+    through once the signature is compiled in this process."""
+
+    def __init__(self, dispatcher, name: str):
+        self.dispatcher = dispatcher
+        self.name = name
+
+    def __call__(self, *args):
+        from numba import typeof
+
+        sig = tuple(typeof(a) for a in args)
+        if sig not in self.dispatcher.overloads:
+            with _machine_lock(f"{self.name}:{sig}"):
+                self.dispatcher.compile(sig)  # loads the cache entry another process wrote, if any
+        return self.dispatcher(*args)
+
+
+class _machine_lock:
+    """An exclusive lock shared by the processes of this machine (``fcntl.flock`` on a file in the
+    temporary directory; released by the OS if a process dies). A no-op where ``fcntl`` is absent."""
+
+    def __init__(self, key: str):
+        import tempfile
+
+        digest = hashlib.sha256(f"{SOURCE_KEY}:{key}".encode()).hexdigest()[:24]
+        self.path = Path(tempfile.gettempdir()) / f"daskdl-compile-{digest}.lock"
+        self.fd = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        try:
+            self.fd = open(self.path, "a")
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError:  # an unwritable temporary directory: compile without the lock
+            if self.fd is not None:
+                self.fd.close()
+            self.fd = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            import fcntl
+
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self.fd.close()
+        return False
+
+
 def hyper(hp: np.ndarray) -> Hyper:
     return Hyper(*(float(v) for v in hp))
 

@@ -52,6 +52,7 @@ from threadpoolctl import threadpool_limits
 
 from .codes import TANH, MAXOUT, SOFTMAX, IP_NUM_OFFSET, IP_SPARSE
 from .common import (
+    OncePerMachine,
     F0, F1, OPTS, SOURCE_KEY, generic_kernels, max_w2_rescale, mix_seed, momentum_now, output_delta, output_loss, rate_now,
     update_bias, update_row,
 )
@@ -424,7 +425,7 @@ def _generic():
     return run
 
 
-_batches_generic = _generic()
+_batches_generic = OncePerMachine(_generic(), "minibatch.generic")
 
 
 def kernels(S):
@@ -449,7 +450,7 @@ def specialized(S):
             return 0.0
         return _train_batches(order, lo, hi, rows, geo, st, hp, S, seed, stream, batch_size, samples0)
 
-    return run
+    return OncePerMachine(run, f"minibatch.specialized:{S}")
 
 
 def _check(name, a, dtype, ndim=None):

@@ -39,6 +39,7 @@ from numba import njit, prange
 
 from .codes import TANH, RECTIFIER, MAXOUT, SOFTMAX, IP_NUM_OFFSET
 from .common import (
+    OncePerMachine,
     F0, F1, OPTS, SOURCE_KEY, TINY, generic_kernels, Geometry, Rows, State, approx_sqrt, hyper, manual_step, max_w2_rescale,
     mix_seed, momentum_now, output_delta, output_loss, rand01, rate_now, reg_grad, spec, update_bias, update_row,
 )
@@ -356,7 +357,7 @@ def _generic():
     return run
 
 
-_range_generic = _generic()
+_range_generic = OncePerMachine(_generic(), "rowsgd.generic")
 
 
 def kernels(S):
@@ -382,7 +383,7 @@ def specialized(S):
             return 0.0
         return train_range(order, lo, hi, rows, geo, st, hp, S, seed, stream, samples0)
 
-    return run
+    return OncePerMachine(run, f"rowsgd.specialized:{S}")
 
 
 _POOL: ThreadPoolExecutor | None = None
