@@ -382,8 +382,12 @@ class FrameSchema:
             ignored_columns: list[str] | None = None, ignore_const_cols: bool = True,
             use_all_factor_levels: bool = True, standardize: bool = True, sparse: bool = False,
             missing_values_handling: str = "mean_imputation", max_categorical_features: int = 2147483647,
-            seed: int = 0, classification: bool | None = None) -> "FrameSchema":
-        """Fit the schema on a pandas or dask DataFrame with one pass over the data."""
+            seed: int = 0, classification: bool | None = None,
+            cat_encoding: dict | None = None) -> "FrameSchema":
+        """Fit the schema on a pandas or dask DataFrame with one pass over the data.
+
+        ``cat_encoding`` is the fitted ``categorical_encoding`` (``CategoricalTransform.to_dict()``)
+        that turned the user's columns into ``frame``'s, kept so that predict applies it first."""
         import dask.dataframe as dd
 
         if not isinstance(frame, (pd.DataFrame, dd.DataFrame)):
@@ -586,7 +590,7 @@ class FrameSchema:
             autoencoder=bool(autoencoder), use_all_factor_levels=bool(use_all_factor_levels),
             transform=transform, missing_values_handling=mvh, max_categorical_features=M, hashing=bool(hashing),
             hash_seed=int(seed) & 0xFFFFFFFF, sparse=bool(sparse), standardize=bool(standardize),
-            columns=columns,
+            columns=columns, cat_encoding=cat_encoding,
         )
         return schema
 

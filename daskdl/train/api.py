@@ -146,9 +146,8 @@ def prepare(frame, parms: dict, *, x, y, has_validation: bool) -> Prepared:
         missing_values_handling=str(parms.get("missing_values_handling", "mean_imputation")),
         max_categorical_features=int(parms.get("max_categorical_features", 2147483647)),
         seed=int(seed) if seed is not None and int(seed) >= 0 else 0,
-        classification=None if autoencoder else (rk == "categorical"))
-    if transform is not None:
-        schema.cat_encoding = transform.to_dict()
+        classification=None if autoencoder else (rk == "categorical"),
+        cat_encoding=None if transform is None else transform.to_dict())
     labels = label_info(frame, y, schema.classes) if schema.classification else None
     res = validate(for_validation(parms), response_kind=rk,
                    n_classes=len(schema.classes) if schema.classification else None,
