@@ -8,7 +8,10 @@ import pytest
 # run-time argument, compiled once) serves them all, where the specialized kernels would compile
 # one kernel per configuration. test_kernels_specialized.py checks that the specialized kernels
 # compute the same as the generic ones; DASK_DASKDL__KERNELS=specialized runs everything on them.
-dask.config.set({"daskdl.kernels": os.environ.get("DASK_DASKDL__KERNELS", "generic")})
+# The environment variable carries the choice to every process the tests start: LocalCluster
+# workers, notebook kernels, command-line runs (Dask reads DASK_* variables when it is imported).
+os.environ.setdefault("DASK_DASKDL__KERNELS", "generic")
+dask.config.set({"daskdl.kernels": os.environ["DASK_DASKDL__KERNELS"]})
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -122,11 +122,11 @@ def test_killed_worker_does_not_fail_the_fit(tmp_path):
                 pass
 
         threading.Thread(target=kill_later, daemon=True).start()
-        m = DeepLearningEstimator(hidden=[128, 128], epochs=20, seed=1, train_samples_per_iteration=4000,
+        m = DeepLearningEstimator(hidden=[128, 128], epochs=8, seed=1, train_samples_per_iteration=4000,
                                   score_interval=0.5, stopping_rounds=0, classification_stop=-1)
         m.train(y="target", training_frame=train)
         assert killed.is_set(), "the worker was not killed during the fit; make the fit longer"
-        assert m.fit_state.epochs >= 20
+        assert m.fit_state.epochs >= 8
         assert m.model_performance(test_data=df).classification_error() < 0.1
 
 
