@@ -2,6 +2,7 @@
 
     python benchmarks/bench_kernels.py [--targets native,haswell,generic] [--runs 3] [--n 60000]
                                        [--modes serial,copies_t2,hogwild_t2,mb1,mb24,mb256,predict]
+                                       [--data synthetic|mnist]
 
 For each Numba target (``native``: the CPU this runs on; otherwise the value of
 ``NUMBA_CPU_NAME``, e.g. ``haswell`` = AVX2 code on any x86 machine, ``generic`` = baseline
@@ -14,7 +15,8 @@ ratio alike. Ratios are medians of the per-repeat ratios; speeds are medians of 
   kernel (``serial``) and of two private copies on two threads merged every 3,000 rows per
   thread (``private_t2_sync3000``), as ``bench_numba.py tput --configs h2o`` runs them;
 - daskdl on the same rows (the reference's MNIST-shaped synthetic data, standardized per column
-  as H2O does) and the same net (booklet: 784-200-200-200-10 RectifierWithDropout, input dropout
+  as H2O does; ``--data mnist``: the real MNIST training rows, standardized the same way, for both
+  sides) and the same net (booklet: 784-200-200-200-10 RectifierWithDropout, input dropout
   0.2, hidden 0.5, l1 1e-5, ADADELTA, fast_mode), through ``daskdl.train.task.run_kernel``:
   ``serial`` (one thread, ``reproducible=True``), ``copies_t2`` (the default 2-thread mode:
   private copies combined by block momentum), ``hogwild_t2`` (shared weights, 2 threads);
@@ -184,12 +186,29 @@ def synthetic(n: int):
     return Xs, y
 
 
+def mnist_rows(n: int):
+    """The first ``n`` MNIST training rows (daskdl's bundled copy), standardized per column as H2O
+    does (constant columns 0)."""
+    import numpy as np
+
+    from daskdl.datasets import _load
+
+    X, y = _load("train")
+    X, y = X[:n].astype(np.float32), y[:n].astype(np.int64)
+    mu, sd = X.mean(0), X.std(0)
+    const = sd == 0
+    sd[const] = 1
+    Xs = np.ascontiguousarray(((X - mu) / sd).astype(np.float32))
+    Xs[:, const] = 0
+    return Xs, y
+
+
 def run_worker(a):
     """One target, in this process: prints one JSON line."""
     import numba
     import numpy as np
 
-    X, y = synthetic(a.n)
+    X, y = mnist_rows(a.n) if a.data == "mnist" else synthetic(a.n)
     n = len(y)
     modes = a.modes.split(",")
     ref, mine = Reference(X, y), Daskdl(X, y)
@@ -222,7 +241,7 @@ def run_worker(a):
             print(f"  run {r + 1} {mode}: daskdl {ds:,.0f}" + (f" reference {rs:,.0f} ratio {ds / rs:.2f}"
                                                                if mode in REFERENCE_OF else ""),
                   file=sys.stderr, flush=True)
-    rec = {"target": a.target, "cpu": numba.config.CPU_NAME or "native", "n": n, "runs": a.runs,
+    rec = {"target": a.target, "cpu": numba.config.CPU_NAME or "native", "n": n, "data": a.data, "runs": a.runs,
            "daskdl": {m: {"per_s": round(_med(v)), "runs": [round(s) for s in v],
                           "first_call_s": round(first["daskdl", m], 2)} for m, v in speeds.items()},
            "reference": {m: {"per_s": round(_med(v)), "runs": [round(s) for s in v],
@@ -266,6 +285,8 @@ def main():
     ap.add_argument("--targets", default="native,haswell,generic")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--n", type=int, default=60000)
+    ap.add_argument("--data", default="synthetic", choices=["synthetic", "mnist"],
+                    help="the reference's synthetic MNIST-shaped rows, or the real MNIST training rows")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--keep-cache", action="store_true",
                     help="use the usual Numba cache instead of an empty one (first calls then load it)")
@@ -288,7 +309,7 @@ def main():
             if not a.keep_cache:
                 env["NUMBA_CACHE_DIR"] = cache
             out = subprocess.run([sys.executable, __file__, "--worker", "--target", target, "--runs", str(a.runs),
-                                  "--n", str(a.n), "--modes", a.modes], env=env, stdout=subprocess.PIPE, text=True,
+                                  "--n", str(a.n), "--data", a.data, "--modes", a.modes], env=env, stdout=subprocess.PIPE, text=True,
                                  check=True).stdout
         rec = [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]
         print(json.dumps(rec), flush=True)
