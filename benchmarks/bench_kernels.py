@@ -178,12 +178,19 @@ def synthetic(n: int):
     X = rng.random((n, 784), dtype=np.float32)
     X *= rng.random((n, 784), dtype=np.float32) < 0.19
     y = rng.integers(0, 10, n).astype(np.int64)
+    return standardized(X), y
+
+
+def standardized(X):
+    """``X`` standardized per column as H2O does (constant columns 0), float32, C-contiguous."""
+    import numpy as np
+
     mu, sd = X.mean(0), X.std(0)
     const = sd == 0
     sd[const] = 1
     Xs = np.ascontiguousarray(((X - mu) / sd).astype(np.float32))
     Xs[:, const] = 0
-    return Xs, y
+    return Xs
 
 
 def mnist_rows(n: int):
@@ -195,12 +202,7 @@ def mnist_rows(n: int):
 
     X, y = _load("train")
     X, y = X[:n].astype(np.float32), y[:n].astype(np.int64)
-    mu, sd = X.mean(0), X.std(0)
-    const = sd == 0
-    sd[const] = 1
-    Xs = np.ascontiguousarray(((X - mu) / sd).astype(np.float32))
-    Xs[:, const] = 0
-    return Xs, y
+    return standardized(X), y
 
 
 def run_worker(a):
