@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, typeof, types
 from numba.extending import intrinsic
 
 from .codes import (
@@ -97,8 +97,6 @@ class OncePerMachine:
         self.name = name
 
     def __call__(self, *args):
-        from numba import typeof
-
         sig = tuple(typeof(a) for a in args)
         if sig not in self.dispatcher.overloads:
             with _machine_lock(f"{self.name}:{sig}"):
