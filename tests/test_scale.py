@@ -92,6 +92,27 @@ def test_local_only_streaming_mode(client, tmp_path):
     assert not any("concat_blocks" in k for k in keys)
 
 
+def test_local_only_mode_on_frames_held_in_memory(client, tmp_path):
+    """Out of core on a persisted frame, a frame derived from one and a pandas frame: each
+    partition is read where it is held (a persisted frame's partitions are not on disk)."""
+    from distributed import get_task_stream
+
+    df = _digits()
+    tr, va = _split(df)
+    held = _parquet_frame(tr, tmp_path, "train", 8).persist()
+    derived = held.assign(pixel_0_2=held["pixel_0_2"] * 1.0)
+    errs = []
+    for frame in (held, derived, tr):
+        m = DeepLearningEstimator(hidden=[32], epochs=3, seed=1, quiet_mode=True)
+        with get_task_stream(client) as ts:
+            m.train(y="target", training_frame=frame, out_of_core=True)
+        trained = {t["worker"] for t in ts.data if str(t["key"]).startswith("daskdl-train-stream")}
+        assert len(trained) == 2, "both workers train on their share"
+        assert m.fit_state.epochs >= 3
+        errs.append(m.model_performance(test_data=va).classification_error())
+    assert max(errs) < 0.15, errs
+
+
 def test_killed_worker_does_not_fail_the_fit(tmp_path):
     """SIGKILL one of two worker processes while a fit is running: the fit completes."""
     from distributed import Client, LocalCluster
@@ -223,7 +244,7 @@ def test_elastic_averaging_on_two_workers(client, tmp_path):
 def test_predict_on_a_persisted_frame_uses_the_held_partitions(client, tmp_path):
     from distributed import get_task_stream
 
-    from daskdl.model.estimator import persisted_partitions
+    from daskdl.frame.io import persisted_partitions
 
     df = _digits()
     train = _parquet_frame(df, tmp_path, "train", 3)

@@ -501,3 +501,34 @@ def asfactor(frame, column_or_columns):
     if isinstance(frame, dd.DataFrame):
         return frame.astype({c: "category" for c in cols})
     raise TypeError(f"frame must be a pandas or dask DataFrame; got {type(frame).__name__}")
+
+
+def persisted_partitions(frame):
+    """The futures holding the partitions of a persisted dask frame, in order, or None.
+
+    A persisted dask-expr frame reaches its data through one alias task per partition, which the
+    worker runs (and measures) on every computation; for a wide partition that costs as much as
+    scoring it. Tasks that take these futures directly skip that step. Anything unexpected
+    (not persisted, a partition not held by a live future) returns None: the caller then maps over
+    the frame as usual."""
+    expr = getattr(frame, "expr", None)
+    if expr is None or type(expr).__name__ != "FromGraph":
+        return None
+    try:
+        from dask._task_spec import Alias
+        from distributed import Future
+
+        graph = frame.__dask_graph__()
+        out = []
+        for k in frame.__dask_keys__():
+            v = graph.get(k)
+            for _ in range(4):
+                if not isinstance(v, Alias):
+                    break
+                v = graph.get(v.target)
+            if not isinstance(v, Future) or v.status in ("cancelled", "lost", "error"):
+                return None
+            out.append(v)
+        return out
+    except Exception:  # noqa: BLE001 - any change in dask internals: fall back to map_partitions
+        return None

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..frame.encode import Block, encode_partition
+from ..frame.io import persisted_partitions
 from ..frame.schema import FrameSchema
 from ..kernels import codes
 from ..metrics import compute_metrics
@@ -337,15 +338,19 @@ class Trainer:
             bounds = np.linspace(0, len(frame), nparts + 1).astype(int)
             pieces = client.scatter([frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])], hash=False)
             self._pieces = pieces  # held for the whole fit: the source of every rebuild
-            parts = [dask.delayed(_identity)(f) for f in pieces]
+            held = pieces
         else:
-            parts = self._load_balanced(frame).to_delayed()
+            held = persisted_partitions(frame)
         if out_of_core is None:
             out_of_core = self._needs_out_of_core()
         self.out_of_core = bool(out_of_core)
         if self.out_of_core:
-            self._place_streaming(parts)
+            # partitions already in the cluster's memory (a persisted or scattered frame) stream
+            # from the worker that holds them; the others are read by the worker that trains on them
+            self._place_streaming(held if held is not None else frame.to_delayed())
         else:
+            parts = ([dask.delayed(_identity)(f) for f in held] if isinstance(frame, pd.DataFrame)
+                     else self._load_balanced(frame).to_delayed())
             self._place_persisted(parts)
 
     def _load_balanced(self, frame):
@@ -441,19 +446,37 @@ class Trainer:
         self.n_rows = int(max(counts, default=0)) if self.replicated else int(sum(counts))
 
     def _place_streaming(self, parts):
-        """Local-only mode: nothing is persisted; partitions are assigned round-robin to workers
-        (to the first worker only in single_node_mode). Data is never replicated here."""
-        client = self.client
+        """Local-only mode: nothing is persisted; partitions are assigned in contiguous runs to
+        the workers (to the first worker only in single_node_mode), partitions already held in the
+        cluster's memory to a worker that holds them. Data is never replicated here."""
+        from distributed import Future
+
         workers = self._live_workers()
         if self.res.single_node_mode:
             workers = workers[:1]
         self.replicated = False
         bounds = np.linspace(0, len(parts), len(workers) + 1).astype(int)
         self.stream_parts = {w: parts[a:b] for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
+        if not self.res.single_node_mode and parts and all(isinstance(p, Future) for p in parts):
+            self.stream_parts = self._by_holder(parts, workers)
         self.stream_parts = {w: p for w, p in self.stream_parts.items() if p}
         self.workers = list(self.stream_parts)
         self.cursors = {w: 0 for w in self.workers}
         self.n_rows = int(self.schema.n_rows or 0)
+
+    def _by_holder(self, futures, workers):
+        """Partitions held in the cluster's memory, each given to a worker that holds it (at most
+        an even share each, the rest to the workers with the fewest), so none is copied."""
+        holders = self.client.who_has(futures)
+        cap = -(-len(futures) // max(1, len(workers)))
+        out = {w: [] for w in workers}
+        spill = []
+        for f in futures:
+            here = [w for w in holders.get(f.key, ()) if w in out and len(out[w]) < cap]
+            (out[here[0]].append(f) if here else spill.append(f))
+        for f in spill:
+            min(out.values(), key=len).append(f)
+        return out
 
     # -- one iteration ----------------------------------------------------------------------
     def iterate(self, model, it: int, rows_global: int, samples_before: float, weighted: bool):

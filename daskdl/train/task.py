@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..frame.encode import Block, encode_partition
 from ..frame.schema import release_arrow_memory
@@ -371,19 +372,36 @@ def _row_blocks(pdf, schema):
         yield pdf.iloc[a:a + step]
 
 
+def _read_partition(part):
+    """One partition as a pandas frame, read in this process with the synchronous scheduler;
+    a partition computed from data held in the cluster's memory (a frame derived from a
+    persisted one) is computed through the cluster instead, which holds its inputs."""
+    import dask
+
+    if isinstance(part, pd.DataFrame):
+        return part
+    from distributed import futures_of
+
+    if futures_of(part):
+        from distributed import worker_client
+
+        with worker_client() as c:
+            return c.compute(part).result()
+    return dask.compute(part, scheduler="sync")[0]
+
+
 def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: KernelConfig, iteration: int,
                 quota: int, cursor: int, samples_before: float, weighted: bool, part: int = 0, consensus=None):
     """Local-only (out-of-core) training: read this worker's partitions one at a time,
     starting at ``cursor``, encode each and train on it, passing the model from
     partition to partition, until ``quota`` rows were processed.
 
-    ``parts`` are Dask delayed partitions; each is computed here with the synchronous
-    scheduler and encoded and trained in row blocks (see ``_row_blocks``), so at most one raw
-    partition and the encoding of one of its blocks are in memory.
+    ``parts`` are Dask delayed partitions, each computed here (see ``_read_partition``) and
+    encoded and trained in row blocks (see ``_row_blocks``), so at most one raw partition and
+    the encoding of one of its blocks are in memory; or the partitions themselves, where the
+    frame is held in the cluster's memory (persisted or scattered) and this worker holds them.
     Returns a PassResult whose ``cursor`` is the partition to read next.
     """
-    import dask
-
     net = start_model(net)
     if not parts:
         return PassResult(None, 0, 0.0, 0.0, cursor)
@@ -394,7 +412,7 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
     visited = 0
     k = cursor % len(parts)
     while rows < quota and visited < len(parts) * 8:
-        pdf = dask.compute(parts[k], scheduler="sync")[0]
+        pdf = _read_partition(parts[k])
         visited += 1
         sub = None
         for j, sub in enumerate(_row_blocks(pdf, schema)):
