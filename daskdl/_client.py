@@ -4,7 +4,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+import time
+import warnings
+from contextlib import contextmanager
 
+from .frame.schema import start_releasing_memory, stop_releasing_memory
 from .kernels import codes, rowsgd
 from .kernels.prep import standardize_columns
 from .model.network import Layout, Network
@@ -20,6 +25,74 @@ def current_client():
         return default_client()
     except (ImportError, ValueError):
         return None
+
+
+@contextmanager
+def releasing_memory(client):
+    """While the block runs, every worker of ``client`` hands memory its allocators keep cached after
+    a partition back to the system once a second (``frame.schema.start_releasing_memory``); a
+    no-op without a client. Failures to reach the workers are ignored: this only helps memory."""
+    if client is None:
+        yield
+        return
+    try:
+        client.run(start_releasing_memory)
+    except Exception:  # noqa: BLE001 - a worker leaving now is handled by training itself
+        pass
+    stop = threading.Event()
+    watch = threading.Thread(target=_watch_paused, args=(client, stop), daemon=True, name="daskdl-paused-watch")
+    watch.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            client.run(stop_releasing_memory)
+        except Exception:  # noqa: BLE001 - the client may be closed or the cluster gone
+            pass
+
+
+PAUSED_WARN_S = 30.0
+
+
+def all_paused(workers: dict) -> str | None:
+    """A description of the workers when every one of them is paused (Dask's memory pause), else None.
+    ``workers``: ``scheduler_info()["workers"]``."""
+    if not workers or any(str(w.get("status", "running")) != "paused" for w in workers.values()):
+        return None
+    parts = []
+    for addr, w in sorted(workers.items())[:4]:
+        mem = (w.get("metrics") or {}).get("memory")
+        lim = w.get("memory_limit")
+        if mem and lim:
+            parts.append(f"{addr} {mem / 2 ** 20:.0f} of {lim / 2 ** 20:.0f} MiB")
+    more = f" and {len(workers) - 4} more" if len(workers) > 4 else ""
+    return ", ".join(parts) + more
+
+
+def _watch_paused(client, stop, every_s: float = 2.0):
+    """Warn (once) when every worker has been paused for memory for ``PAUSED_WARN_S`` seconds:
+    training then waits without a word until memory is freed, which may be never."""
+    since = None
+    while not stop.wait(every_s):
+        try:
+            workers = client.scheduler_info(n_workers=-1).get("workers", {})
+        except Exception:  # noqa: BLE001 - the client is closing; training reports that itself
+            return
+        what = all_paused(workers)
+        if what is None:
+            since = None
+            continue
+        since = since or time.monotonic()
+        if time.monotonic() - since >= PAUSED_WARN_S:
+            msg = (f"every Dask worker has been paused for {PAUSED_WARN_S:.0f} s because its process memory is "
+                   f"above the pause threshold (distributed.worker.memory.pause, 80 % of memory_limit by "
+                   f"default): {what}. Training waits until memory is freed. If this lasts, give the workers "
+                   f"more memory (memory_limit) or use smaller partitions "
+                   f"(frame.repartition(partition_size='16MB')); a daskdl worker itself takes about 300 MiB.")
+            logger.warning(msg)
+            warnings.warn(msg, UserWarning, stacklevel=1)
+            return
 
 
 def init(address_or_cluster=None, n_workers=None, threads_per_worker=None, *, scheduler_file=None,

@@ -5,6 +5,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -417,6 +418,34 @@ def test_stream_pass_row_blocks(monkeypatch):
     assert [len(b) for b in task._row_blocks(df, s)] == [1000]
 
 
+def test_workers_release_memory_while_a_model_trains(client):
+    """While train() runs, every worker hands memory cached after a partition back to the system once
+    a second (a worker paused above Dask's threshold runs nothing that would release it); the
+    periodic callback is gone afterwards, also when training fails."""
+    from daskdl.frame.schema import _TRIM_KEY
+
+    def present():
+        return set(client.run(lambda dask_worker: _TRIM_KEY in dask_worker.periodic_callbacks).values())
+
+    df = pd.DataFrame({"a": np.arange(4000.0) % 7, "b": np.arange(4000.0) % 5})
+    df["y"] = df["a"] * 2.0 + df["b"]
+    seen = []
+    m = DeepLearningEstimator(hidden=[8], epochs=1, seed=1, quiet_mode=True, score_each_iteration=True,
+                              train_samples_per_iteration=500)
+    done = threading.Event()
+    th = threading.Thread(target=lambda: (m.train(y="y", training_frame=df), done.set()), daemon=True)
+    th.start()
+    while not done.is_set() and th.is_alive():
+        seen.append(present())
+        time.sleep(0.05)
+    th.join()
+    assert {True} in seen, "the callback ran on every worker during training"
+    assert present() == {False}
+    with pytest.raises(ValueError):
+        DeepLearningEstimator(hidden=[8], epochs=1).train(y="y", training_frame=df.assign(y=np.inf))
+    assert present() == {False}
+
+
 def test_out_of_core_on_small_workers(tmp_path):
     """Two workers with a small memory limit train out of core on a Parquet set; no worker dies and
     the peak RSS stays under the limit (the 1.08M-row run is benchmarks/bench_small_workers.py)."""
@@ -461,3 +490,35 @@ def test_out_of_core_on_small_workers(tmp_path):
     assert m.fit_state.epochs >= 1
     assert m.model_performance().auc() > 0.9
     assert max(peaks.values()) < 0.95 * limit, {p: v / 2 ** 20 for p, v in peaks.items()}
+
+
+def test_every_worker_paused_for_memory_is_told():
+    """A worker above Dask's pause threshold runs no task; when every worker is paused, training waits
+    without end, so daskdl says so (naming the workers' memory) after PAUSED_WARN_S seconds."""
+    from daskdl._client import all_paused
+
+    mib = 2 ** 20
+    paused = {"tcp://a:1": {"status": "paused", "memory_limit": 429 * mib, "metrics": {"memory": 346 * mib}},
+              "tcp://b:2": {"status": "paused", "memory_limit": 429 * mib, "metrics": {"memory": 344 * mib}}}
+    assert all_paused(paused) == "tcp://a:1 346 of 429 MiB, tcp://b:2 344 of 429 MiB"
+    one_running = {**paused, "tcp://b:2": {**paused["tcp://b:2"], "status": "running"}}
+    assert all_paused(one_running) is None
+    assert all_paused({}) is None
+
+
+def test_paused_watch_warns_once(monkeypatch, caplog):
+    import daskdl._client as cl
+
+    class FakeClient:
+        calls = 0
+
+        def scheduler_info(self, n_workers=-1):
+            FakeClient.calls += 1
+            return {"workers": {"tcp://a:1": {"status": "paused", "memory_limit": 100 * 2 ** 20,
+                                              "metrics": {"memory": 90 * 2 ** 20}}}}
+
+    monkeypatch.setattr(cl, "PAUSED_WARN_S", 0.05)
+    stop = threading.Event()
+    with pytest.warns(UserWarning, match="every Dask worker has been paused.*tcp://a:1 90 of 100 MiB"):
+        cl._watch_paused(FakeClient(), stop, every_s=0.01)  # returns after warning once
+    assert FakeClient.calls >= 2

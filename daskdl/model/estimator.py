@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._client import current_client
+from .._client import current_client, releasing_memory
 from ..frame.encode import check_scoring_frame, encode_partition
 from ..frame.io import persisted_partitions
 from ..io.export import export_onnx, export_python
@@ -269,34 +269,35 @@ class _EstimatorBase:
                                  f"columns: {columns}")
             if x is not None:
                 x = [c for c in x if c != fold_column]
-        frames = (training_frame, validation_frame)
-        kw = dict(x=x, y=y, model_id=self._id, estimator=type(self).__name__, out_of_core=out_of_core,
-                  verbose=verbose, workers=workers)
-        cv = None
-        if parms.get("checkpoint") is not None:
-            fs = fit(client, frames, parms, **kw)
-            self._parms["checkpoint"] = fs.params["checkpoint"]
-        else:
-            # parameter checks that need no data (everything is reported at once); the rest once the
-            # schema is known
-            rk = None if autoencoder else response_kind(training_frame, y)
-            validate(for_validation(parms), response_kind=rk, n_classes=None,
-                     has_validation=validation_frame is not None)
-            prepared = prepare(training_frame, parms, x=x, y=y, has_validation=validation_frame is not None)
-            overrides = None
-            nfolds = int(parms.get("nfolds") or 0)
-            if nfolds >= 2 or fold_column is not None:
-                schema = prepared.schema
-                cv = cross_validate(client, training_frame, parms, x, y, nfolds=nfolds, seed=prepared.resolved.seed,
-                                    classes=schema.classes if schema.classification else None, main_id=self._id,
-                                    workers=workers, out_of_core=out_of_core, verbose=verbose)
-                # main model (spec 9.4): no best-model overwrite; with early stopping or a time limit,
-                # the mean number of epochs of the fold models and no early stopping
-                overrides = {"overwrite_with_best_model": False}
-                r = prepared.resolved
-                if r.stopping_rounds > 0 or r.max_runtime_secs > 0:
-                    overrides.update(stopping_rounds=0, epochs=cv.main_epochs)
-            fs = fit(client, frames, parms, prepared=prepared, overrides=overrides, **kw)
+        with releasing_memory(client):  # small workers: memory freed after a partition goes back
+            frames = (training_frame, validation_frame)
+            kw = dict(x=x, y=y, model_id=self._id, estimator=type(self).__name__, out_of_core=out_of_core,
+                      verbose=verbose, workers=workers)
+            cv = None
+            if parms.get("checkpoint") is not None:
+                fs = fit(client, frames, parms, **kw)
+                self._parms["checkpoint"] = fs.params["checkpoint"]
+            else:
+                # parameter checks that need no data (everything is reported at once); the rest once the
+                # schema is known
+                rk = None if autoencoder else response_kind(training_frame, y)
+                validate(for_validation(parms), response_kind=rk, n_classes=None,
+                         has_validation=validation_frame is not None)
+                prepared = prepare(training_frame, parms, x=x, y=y, has_validation=validation_frame is not None)
+                overrides = None
+                nfolds = int(parms.get("nfolds") or 0)
+                if nfolds >= 2 or fold_column is not None:
+                    schema = prepared.schema
+                    cv = cross_validate(client, training_frame, parms, x, y, nfolds=nfolds, seed=prepared.resolved.seed,
+                                        classes=schema.classes if schema.classification else None, main_id=self._id,
+                                        workers=workers, out_of_core=out_of_core, verbose=verbose)
+                    # main model (spec 9.4): no best-model overwrite; with early stopping or a time limit,
+                    # the mean number of epochs of the fold models and no early stopping
+                    overrides = {"overwrite_with_best_model": False}
+                    r = prepared.resolved
+                    if r.stopping_rounds > 0 or r.max_runtime_secs > 0:
+                        overrides.update(stopping_rounds=0, epochs=cv.main_epochs)
+                fs = fit(client, frames, parms, prepared=prepared, overrides=overrides, **kw)
         object.__setattr__(self, "_fit_state", fs)
         object.__setattr__(self, "_cv", cv)
         object.__setattr__(self, "_custom", _custom_metric_of(parms, fs.resolved))

@@ -622,7 +622,12 @@ class Trainer:
         self.snapshot_time = time.time()
         if self.client is None:
             return net
-        return self.client.scatter(net, broadcast=len(self.workers) > 1, hash=False)
+        if len(self.workers) > 1:
+            try:
+                return self.client.scatter(net, broadcast=True, hash=False)
+            except ValueError:  # no worker running right now (all paused for memory): the tasks fetch it
+                pass
+        return self.client.scatter(net, hash=False)
 
     def release(self):
         self.locals = {}
