@@ -149,3 +149,36 @@ def test_first_compile_once_per_machine(tmp_path):
         sys.modules.pop("once_mod", None)
     value, hits, misses = out.split()
     assert (int(value), int(hits), int(misses)) == (41, 1, 0)  # loaded from the cache, not compiled
+
+
+def test_a_cached_kernel_loads_without_the_machine_lock(tmp_path):
+    """Processes that find a kernel in the cache load it side by side: a process whose kernel is
+    cached loads it while another process holds that kernel's lock (it would wait otherwise)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    import numba
+
+    src = tmp_path / "cached_mod.py"
+    src.write_text(textwrap.dedent('''
+        from numba import njit
+        from daskdl.kernels.common import OncePerMachine
+
+        @njit(cache=True)
+        def f(x):
+            return x * 3 + 1
+
+        F = OncePerMachine(f, "daskdl-test-cached-lock")
+    '''))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).resolve().parents[1])]),
+           "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    run = ("import cached_mod; print(cached_mod.F(2), sum(cached_mod.f.stats.cache_hits.values()), "
+           "sum(cached_mod.f.stats.cache_misses.values()))")
+    first = subprocess.run([sys.executable, "-c", run], env=env, capture_output=True, text=True, timeout=120)
+    assert first.stdout.split() == ["7", "0", "1"], first.stderr  # compiled and cached
+    with common._machine_lock(f"daskdl-test-cached-lock:{(numba.typeof(2),)}"):  # held all the second run
+        second = subprocess.run([sys.executable, "-c", run], env=env, capture_output=True, text=True, timeout=60)
+    assert second.stdout.split() == ["7", "1", "0"], second.stderr

@@ -30,6 +30,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, typeof, types
 from numba.extending import intrinsic
+from numba.core.compiler_lock import global_compiler_lock
 
 from .codes import (
     GAUSSIAN, LAPLACE, QUANTILE, HUBER, POISSON, GAMMA, TWEEDIE, CROSS_ENTROPY, HP_EA_LAMBDA, HP_INPUT_DROPOUT,
@@ -98,10 +99,31 @@ class OncePerMachine:
 
     def __call__(self, *args):
         sig = tuple(typeof(a) for a in args)
-        if sig not in self.dispatcher.overloads:
+        if sig not in self.dispatcher.overloads and not self._load_cached(sig):
             with _machine_lock(f"{self.name}:{sig}"):
                 self.dispatcher.compile(sig)  # loads the cache entry another process wrote, if any
         return self.dispatcher(*args)
+
+    def _load_cached(self, sig) -> bool:
+        """Load ``sig`` from Numba's on-disk cache without the machine lock (the first step of
+        ``Dispatcher.compile``), so that processes finding the kernel cached load it side by side
+        instead of one after another; False when it is not cached, or when Numba's internals differ
+        from these (the locked compile then does the same)."""
+        d = self.dispatcher
+        try:
+            with global_compiler_lock:
+                if tuple(sig) in d.overloads:
+                    return True
+                cres = d._cache.load_overload(sig, d.targetctx)
+                if cres is None:
+                    return False
+                d._cache_hits[sig] += 1
+                if not cres.objectmode:
+                    d.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+                d.add_overload(cres)
+                return True
+        except Exception:  # noqa: BLE001 - other Numba internals: compile under the lock instead
+            return False
 
 
 class _machine_lock:
