@@ -25,10 +25,9 @@ def data_path(name: str) -> Path:
     if not p.exists():
         if os.environ.get("CI"):
             pytest.fail(f"data file {p} is missing (CI lays out ../shared/data)")
-        # skipped, not failed, outside CI: the shared data sets are not part of the package, and a
-        # checkout without them should still run every test that does not need one
-        pytest.skip(f"data file {p} is not available: the shared real data sets are not shipped with "
-                    f"daskdl; lay out ../shared/data or set DASKDL_DATA to run this test")
+        why = ("the shared real data sets are not part of the package; outside CI a checkout without "
+               "them still runs every test that does not need one")
+        pytest.skip(f"data file {p} is not available ({why}); lay out ../shared/data or set DASKDL_DATA")
     return p
 
 
