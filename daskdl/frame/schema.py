@@ -170,10 +170,11 @@ _TRIM_KEY = "daskdl-release-memory"
 
 
 def start_releasing_memory(dask_worker, every_ms: int = 1000) -> None:
-    """Run :func:`release_arrow_memory` every ``every_ms`` on this worker's event loop and read with the
-    C heap as Arrow's allocator (``client.run`` target; nested calls are counted). A worker whose freed partitions stay cached by the allocators
-    can sit above Dask's pause threshold with nothing running, and a paused worker runs no task that
-    would release them: Dask's documentation suggests trimming such workers by hand."""
+    """Run :func:`release_arrow_memory` every ``every_ms`` on this worker's event loop and read with
+    the C heap as Arrow's allocator (``client.run`` target; nested calls are counted). A worker
+    whose freed partitions stay cached by the allocators can sit above Dask's pause threshold with
+    nothing running, and a paused worker runs no task that would release them: Dask's
+    documentation suggests trimming such workers by hand."""
     from tornado.ioloop import PeriodicCallback
 
     cbs = dask_worker.periodic_callbacks

@@ -90,8 +90,9 @@ class OncePerMachine:
     """A jitted kernel whose first compilation for a signature happens under a machine-wide file
     lock: when several worker processes of one machine need the same kernel at once (16 workers
     starting to train), one compiles it into Numba's on-disk cache and the others wait, then load
-    it from there, instead of each compiling the same code at the same time. Calls pass straight
-    through once the signature is compiled in this process."""
+    it from there, instead of each compiling the same code at the same time. A signature already
+    in the cache loads without the lock. Calls pass straight through once the signature is
+    compiled in this process."""
 
     def __init__(self, dispatcher, name: str):
         self.dispatcher = dispatcher
@@ -112,8 +113,6 @@ class OncePerMachine:
         d = self.dispatcher
         try:
             with global_compiler_lock:
-                if tuple(sig) in d.overloads:
-                    return True
                 cres = d._cache.load_overload(sig, d.targetctx)
                 if cres is None:
                     return False

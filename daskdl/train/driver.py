@@ -455,11 +455,12 @@ class Trainer:
         if self.res.single_node_mode:
             workers = workers[:1]
         self.replicated = False
-        bounds = np.linspace(0, len(parts), len(workers) + 1).astype(int)
-        self.stream_parts = {w: parts[a:b] for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
         if not self.res.single_node_mode and parts and all(isinstance(p, Future) for p in parts):
-            self.stream_parts = self._by_holder(parts, workers)
-        self.stream_parts = {w: p for w, p in self.stream_parts.items() if p}
+            by_worker = self._by_holder(parts, workers)
+        else:
+            bounds = np.linspace(0, len(parts), len(workers) + 1).astype(int)
+            by_worker = {w: parts[a:b] for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
+        self.stream_parts = {w: p for w, p in by_worker.items() if p}
         self.workers = list(self.stream_parts)
         self.cursors = {w: 0 for w in self.workers}
         self.n_rows = int(self.schema.n_rows or 0)
