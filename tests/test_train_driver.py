@@ -125,5 +125,6 @@ def test_kernel_config_is_immutable_and_replicated_data_builds_a_new_one():
         cfg.shuffle = True
     t = driver.Trainer(dataclasses.replace(res, replicate_training_data=True), schema, cfg, client=None)
     t._can_replicate = lambda workers: True
-    t._assign(["w1", "w2"], 4)
+    assert t._replicate(["w1", "w2"])
+    assert t._assign(["w1", "w2"], 4) == {"w1": [0, 1, 2, 3], "w2": [0, 1, 2, 3]}
     assert t.cfg.shuffle and not cfg.shuffle and t.cfg is not cfg

@@ -499,6 +499,9 @@ def asfactor(frame, column_or_columns):
             out[c] = _factor_pandas(out[c])
         return out
     if isinstance(frame, dd.DataFrame):
+        if all(isinstance(c, str) for c in cols):
+            # one column replaced: a per-column astype(dict) walks every column of every partition
+            return frame.assign(**{c: frame[c].astype("category") for c in cols})
         return frame.astype({c: "category" for c in cols})
     raise TypeError(f"frame must be a pandas or dask DataFrame; got {type(frame).__name__}")
 

@@ -349,9 +349,12 @@ class Trainer:
             # from the worker that holds them; the others are read by the worker that trains on them
             self._place_streaming(held if held is not None else frame.to_delayed())
         else:
+            workers = self._live_workers()
+            replicated = self._replicate(workers)
+            # every worker holding every row needs no balancing of rows across workers
             parts = ([dask.delayed(_identity)(f) for f in held] if isinstance(frame, pd.DataFrame)
-                     else self._load_balanced(frame).to_delayed())
-            self._place_persisted(parts)
+                     else (frame if replicated else self._load_balanced(frame)).to_delayed())
+            self._place_persisted(parts, workers)
 
     def _load_balanced(self, frame):
         """force_load_balance (spec 5.4): a frame with fewer than 4 partitions per worker is split
@@ -398,11 +401,17 @@ class Trainer:
             return False
         return True
 
-    def _place_persisted(self, parts):
+    def _replicate(self, workers) -> bool:
+        """Decide replicate_training_data on these workers; replicated, each worker samples its
+        own random rows (spec 5.4)."""
+        self.replicated = not self.res.single_node_mode and self._can_replicate(workers)
+        if self.replicated:
+            self.cfg = dataclasses.replace(self.cfg, shuffle=True)
+        return self.replicated
+
+    def _place_persisted(self, parts, workers):
         # contiguous runs of partitions per worker, in a fixed order, so that the grouping of rows
         # (and with reproducible=True the model) does not depend on where tasks happen to run
-        client = self.client
-        workers = self._live_workers()
         self._parts = parts
         self.assignment = self._assign(workers, len(parts))
         self._build()
@@ -412,12 +421,8 @@ class Trainer:
         data is replicated; everything on the first worker in single_node_mode."""
         everything = list(range(n_parts))
         if self.res.single_node_mode:
-            self.replicated = False
             return {workers[0]: everything}
-        self.replicated = self._can_replicate(workers)
         if self.replicated:
-            # each worker samples its own random rows (spec 5.4)
-            self.cfg = dataclasses.replace(self.cfg, shuffle=True)
             return {w: everything for w in workers}
         bounds = np.linspace(0, n_parts, len(workers) + 1).astype(int)
         return {w: list(range(a, b)) for w, a, b in zip(workers, bounds[:-1], bounds[1:])}
@@ -431,12 +436,26 @@ class Trainer:
 
         client = self.client
         self.data = {}
-        for w, idx in self.assignment.items():
+
+        def encoded(i, w):
+            return client.compute(dask.delayed(encode_partition)(
+                self._parts[i], self.schema, training=True, standardize_response=self.std),
+                workers=[w], allow_other_workers=True)
+
+        if self.replicated:
+            # each partition is encoded once, by one worker (contiguous runs), and every worker
+            # joins all the encoded partitions into its copy
+            workers = list(self.assignment)
+            n = len(self._parts)
+            futs = [encoded(i, workers[i * len(workers) // n]) for i in range(n)]
+            for w in workers:
+                self.data[w] = client.submit(concat_blocks, *futs, workers=[w], allow_other_workers=True,
+                                             pure=False)
+            del futs
+        for w, idx in ([] if self.replicated else self.assignment.items()):
             if not idx:
                 continue
-            futs = [client.compute(dask.delayed(encode_partition)(
-                self._parts[i], self.schema, training=True, standardize_response=self.std),
-                workers=[w], allow_other_workers=True) for i in idx]
+            futs = [encoded(i, w) for i in idx]
             self.data[w] = client.submit(concat_blocks, *futs, workers=[w], allow_other_workers=True, pure=False)
             del futs
         counts = client.gather([client.submit(block_rows, d, workers=[w], allow_other_workers=True, pure=False)
