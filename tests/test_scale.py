@@ -73,6 +73,36 @@ def test_reproducible_across_two_workers(client, tmp_path):
     assert np.array_equal(a.fit_state.net.B, b.fit_state.net.B)
 
 
+def test_next_iteration_submitted_ahead_trains_the_same_model(client, tmp_path, monkeypatch):
+    """The next iteration's passes go to the workers before the client has the previous
+    iteration's summary; the model is the one the step-by-step loop trains, to the bit."""
+    from daskdl.train import driver
+
+    df = _digits()
+    train = _parquet_frame(df, tmp_path, "train", 4)
+    kw = dict(hidden=[16], epochs=3, seed=7, reproducible=True, train_samples_per_iteration=300,
+              adaptive_rate=False, rate=0.01, rate_annealing=1e-4, momentum_start=0.5, momentum_ramp=3000,
+              quiet_mode=True)  # the rate and momentum depend on the rows trained before each iteration
+    taken = []
+    take = driver.Trainer._take_pending
+
+    def counted(self, model, it):
+        out = take(self, model, it)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(driver.Trainer, "_take_pending", counted)
+    ahead = DeepLearningEstimator(**kw).train(y="target", training_frame=train)
+    assert sum(taken) >= 10 and sum(taken) == len(taken) - 1, taken  # every iteration but the first
+    monkeypatch.setattr(driver.Trainer, "_pipelined", lambda self: False)
+    taken.clear()
+    step = DeepLearningEstimator(**kw).train(y="target", training_frame=train)
+    assert not any(taken)
+    assert ahead.fit_state.iterations == step.fit_state.iterations
+    assert np.array_equal(ahead.fit_state.net.W, step.fit_state.net.W)
+    assert np.array_equal(ahead.fit_state.net.B, step.fit_state.net.B)
+
+
 def test_local_only_streaming_mode(client, tmp_path):
     df = _digits()
     tr, va = _split(df)

@@ -303,6 +303,10 @@ class Trainer:
         self.snapshot = None  # the last combined model the client holds (retries start from it)
         self.snapshot_time = 0.0
         self.snapshot_every_s = 10.0
+        # the next iteration's passes, submitted before this iteration's summary reaches the
+        # client: (model they start from, iteration, rows, futures)
+        self.pending = None
+        self.last_rows = 0  # the rows per iteration the last iteration's passes were given
 
     # -- data placement -------------------------------------------------------------------
     def place(self, frame, out_of_core=None):
@@ -499,16 +503,19 @@ class Trainer:
         return out
 
     # -- one iteration ----------------------------------------------------------------------
-    def iterate(self, model, it: int, rows_global: int, samples_before: float, weighted: bool):
+    def iterate(self, model, it: int, rows_global: int, samples_before: float, weighted: bool,
+                ahead: bool = False):
         """One iteration: returns (model handle, rows processed, loss sum).
 
         The handle is a :class:`Combined` in-process, a future of one on a cluster; the client
-        keeps a snapshot of the last model it fetched, from which a lost iteration is retried."""
-        n = max(self.n_rows * self.row_scale, 1)
-        frac = rows_global / n
-        if self.replicated:  # every worker holds all rows and trains on its share of the iteration
-            frac /= max(1, len(self.workers))
+        keeps a snapshot of the last model it fetched, from which a lost iteration is retried.
+        With ``ahead`` (another iteration will follow), the next iteration's passes are submitted
+        on a cluster as soon as this one's combination is, so that the workers start them without
+        waiting for the client; the next call takes them up (the rows per iteration it asks for
+        then apply one iteration later)."""
+        self.last_rows = rows_global
         if self.client is None:
+            frac = self._fraction(rows_global)
             if self.elastic:  # the local model persists; the consensus is scored and returned
                 start = self.locals.get(None, model)
                 res = train_pass(start, self.local, self.cfg, it, frac, samples_before, weighted, 0, model)
@@ -527,14 +534,60 @@ class Trainer:
             return out, out.rows, out.loss
         while True:
             try:
-                return self._iterate_cluster(model, it, rows_global, frac, samples_before, weighted)
+                return self._iterate_cluster(model, it, rows_global, samples_before, weighted, ahead)
             except Exception as e:  # a worker died: retry this iteration from the last snapshot
+                self.cancel_pending()
                 if not _infrastructure_error(e) or self.retries >= self.max_retries or self.snapshot is None:
                     raise
                 self.retries += 1
                 self._recover()
                 self.locals = {}  # elastic averaging: the workers restart from the consensus
                 model = self.client.scatter(self.snapshot, hash=False)
+
+    def _fraction(self, rows_global: int) -> float:
+        frac = rows_global / max(self.n_rows * self.row_scale, 1)
+        if self.replicated:  # every worker holds all rows and trains on its share of the iteration
+            frac /= max(1, len(self.workers))
+        return frac
+
+    def _pipelined(self) -> bool:
+        """Whether the next iteration's passes may be submitted ahead: in memory, without elastic
+        averaging (each worker's own model) and on a cluster."""
+        return self.client is not None and not self.out_of_core and not self.elastic
+
+    def cancel_pending(self):
+        if self.pending is not None:
+            futures = self.pending[3]
+            self.pending = None
+            try:
+                self.client.cancel(futures)
+            except Exception:  # the client or cluster is gone: nothing is left to cancel
+                pass
+
+    def _take_pending(self, model, it):
+        """The passes submitted ahead for iteration ``it`` from ``model`` (else they are cancelled)."""
+        p, self.pending = self.pending, None
+        if p is None:
+            return None
+        if p[0] is model and p[1] == it:
+            self.last_rows = p[2]
+            return p[3]
+        self.pending = p
+        self.cancel_pending()
+        return None
+
+    def _passes(self, model, it, rows_global, samples_before, weighted, tag, after_start=False):
+        """Submit one iteration's in-memory training passes, one per worker."""
+        frac = self._fraction(rows_global)
+        consensus = model if self.elastic else None
+        out = []
+        for i, w in enumerate(self.workers):
+            share = (i, len(self.workers)) if self.replicated else None
+            out.append(self.client.submit(train_pass, self.locals.get(w, model), self.data[w], self.cfg, it,
+                                          frac, samples_before, weighted, i, consensus, share, after_start,
+                                          workers=[w], allow_other_workers=True, pure=False,
+                                          key=f"daskdl-train-{tag}-{i}"))
+        return out
 
     def _recover(self):
         time.sleep(0.5)
@@ -561,7 +614,7 @@ class Trainer:
             return self.client.submit(average_models, partial, pure=False, key=f"daskdl-average-{tag}")
         return self.client.submit(_block_momentum_task, partial, previous, pure=False, key=f"daskdl-combine-{tag}")
 
-    def _iterate_cluster(self, model, it, rows_global, frac, samples_before, weighted):
+    def _iterate_cluster(self, model, it, rows_global, samples_before, weighted, ahead):
         client = self.client
         results = []
         tag = f"{it}-{self.retries}-{uuid4().hex[:8]}"
@@ -577,12 +630,8 @@ class Trainer:
             cursors = client.gather([client.submit(cursor_of, r, pure=False) for r in results])
             self.cursors.update(zip(self.workers, cursors))
         else:
-            for i, w in enumerate(self.workers):
-                share = (i, len(self.workers)) if self.replicated else None
-                results.append(client.submit(train_pass, self.locals.get(w, model), self.data[w], self.cfg, it,
-                                             frac, samples_before, weighted, i, consensus, share,
-                                             workers=[w], allow_other_workers=True, pure=False,
-                                             key=f"daskdl-train-{tag}-{i}"))
+            results = self._take_pending(model, it) or self._passes(model, it, rows_global, samples_before,
+                                                                     weighted, tag)
         if self.elastic:  # every worker keeps training its own model
             self.locals = dict(zip(self.workers, results))
         if len(results) == 1 and not self.elastic:  # one worker: its model is the next model
@@ -599,8 +648,13 @@ class Trainer:
             merged = client.submit(elastic_consensus, merged, model, self.res.elastic_averaging_moving_rate,
                                    not self.ea_started, pure=False, key=f"daskdl-elastic-{tag}")
             self.ea_started = True
-        rows, loss, secs, trained = client.submit(summary_of, merged, pure=False,
-                                                  key=f"daskdl-summary-{tag}").result()
+        summary = client.submit(summary_of, merged, pure=False, key=f"daskdl-summary-{tag}")
+        if ahead and self._pipelined():
+            nxt = f"{it + 1}-{self.retries}-{uuid4().hex[:8]}"
+            self.pending = (merged, it + 1, self.last_rows,
+                            self._passes(merged, it + 1, self.last_rows, samples_before, weighted, nxt,
+                                         after_start=True))
+        rows, loss, secs, trained = summary.result()
         self.last_compute_s = float(secs)
         if not trained or rows == 0:
             return model, 0, 0.0
@@ -650,6 +704,7 @@ class Trainer:
         return self.client.scatter(net, hash=False)
 
     def release(self):
+        self.cancel_pending()
         self.locals = {}
         if self.client is not None:
             for name in ("data", "_parts", "_pieces", "stream_parts"):
@@ -745,14 +800,17 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
             rows = tuned_rows or rows_per_iteration(res, N, max(1, len(trainer.workers)), row_cost,
                                                     trainer.replicated)
             t_it = time.time()
-            model, done, loss = trainer.iterate(model, it, rows, samples, weighted)
+            # another iteration will follow unless this one reaches the target or the time limit
+            ahead = (samples + rows < total_target and
+                     not (res.max_runtime_secs > 0 and (t_it - t_start) >= res.max_runtime_secs))
+            model, done, loss = trainer.iterate(model, it, rows, samples, weighted, ahead)
             dt_it = time.time() - t_it
             if done == 0:
                 break
             row_cost = dt_it / done
             if res.train_samples_per_iteration == -2 and len(trainer.workers) > 1 and it >= 2:
                 # never fewer than the 10 synchronisations per run that the first value guarantees
-                tuned_rows = retune_rows(rows, dt_it, trainer.last_compute_s, res.target_ratio_comm_to_comp,
+                tuned_rows = retune_rows(trainer.last_rows, dt_it, trainer.last_compute_s, res.target_ratio_comm_to_comp,
                                          max(1, int(min(N * len(trainer.workers) * 10, total_target / 10,
                                                         combine_cap(N, len(trainer.workers))))))
             samples += done
@@ -837,6 +895,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
                            valid_metrics=last_scored.valid, epochs=samples / N, iterations=it, samples=samples,
                            train_seconds=train_seconds, n_rows=N, stopped_reason=stopped)
     finally:
+        trainer.cancel_pending()
         progress.close()
 
 

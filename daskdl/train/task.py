@@ -216,13 +216,20 @@ def run_kernel(net: Network, block: Block, order: np.ndarray, cfg: KernelConfig,
 
 
 def train_pass(net, block: Block, cfg: KernelConfig, iteration: int, fraction: float,
-               samples_before: float, weighted: bool, part: int = 0, consensus=None, share=None) -> PassResult:
+               samples_before: float, weighted: bool, part: int = 0, consensus=None, share=None,
+               after_start: bool = False) -> PassResult:
     """Train a copy of ``net`` (a Network, or the previous iteration's PassResult / Combined) on
     ``fraction`` of ``block``'s rows, pulled toward ``consensus`` with elastic averaging.
+
+    ``samples_before`` counts the rows trained before this iteration; with ``after_start`` it
+    counts them before the iteration that produced ``net``, whose rows are added here (a pass
+    submitted before the previous iteration's row count reached the client).
 
     A worker without rows returns a PassResult whose ``net`` is None, so that it does not take
     part in the combination.
     """
+    if after_start:
+        samples_before = samples_before + getattr(net, "rows", 0)
     net = start_model(net)
     consensus = consensus_model(consensus)
     n = block_rows(block)
