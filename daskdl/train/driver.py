@@ -608,11 +608,12 @@ class Trainer:
         else:
             self._place_streaming([p for ps in self.stream_parts.values() for p in ps])
 
-    def _combine(self, partial, previous, tag):
-        """The task that combines the workers' partial sum into the next model."""
+    def _combine(self, items, previous, tag):
+        """The root task: sums at most 8 pass results or partial sums and combines them into the
+        next model (one task, one hop fewer between iterations)."""
         if self.averaging == "average" or self.elastic:
-            return self.client.submit(average_models, partial, pure=False, key=f"daskdl-average-{tag}")
-        return self.client.submit(_block_momentum_task, partial, previous, pure=False, key=f"daskdl-combine-{tag}")
+            return self.client.submit(_average_task, *items, pure=False, key=f"daskdl-average-{tag}")
+        return self.client.submit(_block_momentum_task, previous, *items, pure=False, key=f"daskdl-combine-{tag}")
 
     def _iterate_cluster(self, model, it, rows_global, samples_before, weighted, ahead):
         client = self.client
@@ -638,12 +639,12 @@ class Trainer:
             merged = results[0]
         else:
             level = 0
-            while len(results) > 1 or level == 0:  # tree reduce, 8 at a time; divided once at the root
+            while len(results) > 8:  # tree reduce, 8 at a time; the root sums the last 8 and divides
                 results = [client.submit(combine_models, *results[i:i + 8], pure=False,
                                          key=f"daskdl-reduce-{tag}-{level}-{i}")
                            for i in range(0, len(results), 8)]
                 level += 1
-            merged = self._combine(results[0], model, tag)
+            merged = self._combine(results, model, tag)
         if self.elastic:
             merged = client.submit(elastic_consensus, merged, model, self.res.elastic_averaging_moving_rate,
                                    not self.ea_started, pure=False, key=f"daskdl-elastic-{tag}")
@@ -716,8 +717,15 @@ def _identity(x):
     return x
 
 
-def _block_momentum_task(partial, previous):
-    """Block momentum with the coefficients for the number of models that trained."""
+def _average_task(*items):
+    """H2O's plain average of the pass results or partial sums ``items``."""
+    return average_models(combine_models(*items))
+
+
+def _block_momentum_task(previous, *items):
+    """Block momentum over the pass results or partial sums ``items``, with the coefficients for
+    the number of models that trained."""
+    partial = combine_models(*items)
     eta, zeta = momentum_coefficients(partial.count)
     return block_momentum(partial, previous, eta, zeta)
 
@@ -800,9 +808,14 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
             rows = tuned_rows or rows_per_iteration(res, N, max(1, len(trainer.workers)), row_cost,
                                                     trainer.replicated)
             t_it = time.time()
-            # another iteration will follow unless this one reaches the target or the time limit
-            ahead = (samples + rows < total_target and
-                     not (res.max_runtime_secs > 0 and (t_it - t_start) >= res.max_runtime_secs))
+            # the next iteration's passes go ahead when another iteration follows this one and no
+            # scoring is expected after it (H2O scores while training waits: the duty cycle and the
+            # training speed count the scoring apart)
+            t_next = t_it + row_cost * rows  # this iteration's expected end
+            ahead = (samples + rows < total_target and it > 1 and not res.score_each_iteration and
+                     not (res.max_runtime_secs > 0 and (t_next - t_start) >= res.max_runtime_secs) and
+                     not ((t_next - last_score_start) > res.score_interval and
+                          last_score_dur / max(t_next - last_score_start, 1e-9) < res.score_duty_cycle))
             model, done, loss = trainer.iterate(model, it, rows, samples, weighted, ahead)
             dt_it = time.time() - t_it
             if done == 0:

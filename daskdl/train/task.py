@@ -341,7 +341,7 @@ def block_momentum(partial: PartialSum, previous, eta: float, zeta: float) -> Co
         else previous.momentum
     e, z = np.float32(eta), np.float32(zeta)
     model = avg.model
-    nxt = model.copy()
+    nxt = model.sharing_state()  # the passes copy the model they start from: the state is only read
     dw = model.W - start.W
     db = model.B - start.B
     gw = z * dw if gw is None else e * gw + z * dw
