@@ -117,6 +117,36 @@ async def test_one_iteration_is_the_average_of_the_workers_passes(s, a, b):
     assert not np.array_equal(got.W, passes[0].net.W)
 
 
+@gen_cluster(client=False, nthreads=ONE_THREAD_EACH, timeout=180, clean_kwargs=CLEAN)
+async def test_passes_submitted_ahead_take_the_rows_asked_for_last(s, a, b):
+    """A pass submitted ahead is given the rows per iteration the client asked for in the call that
+    submitted it (with -2, tuned from the iteration before); the call that takes it up reports
+    the rows it was given."""
+    frame, schema, res = _problem()
+
+    def run(c):
+        t, layout = _trainer(c, schema, res)
+        t.place(frame)
+        net0 = Network(layout)
+        net0.initialize(res.initial_weight_distribution, res.initial_weight_scale, res.seed, True)
+        m = t.upload(net0)
+        seen = []
+        samples = 0.0
+        for it, ask in enumerate([100, 200, 300, 300], start=1):
+            m, done, _ = t.iterate(m, it, ask, samples, False, ahead=it < 4)
+            samples += done
+            seen.append((t.last_rows, done))
+        assert t.pending is None  # the last call submitted nothing ahead
+        t.release()
+        return seen
+
+    seen = await _in_thread(run, s.address)
+    # iteration 1 as asked; 2 was submitted by call 1 with its 100 rows, 3 by call 2 with 200, ...
+    assert [r for r, _ in seen] == [100, 100, 200, 300]
+    # each worker samples its share of the rows (rounded at random): about the rows it was given
+    assert all(abs(d - r) <= 0.15 * r for r, d in seen), seen
+
+
 def test_kernel_config_is_immutable_and_replicated_data_builds_a_new_one():
     frame, schema, res = _problem()
     layout = driver.make_layout(res, schema)

@@ -652,8 +652,9 @@ class Trainer:
         summary = client.submit(summary_of, merged, pure=False, key=f"daskdl-summary-{tag}")
         if ahead and self._pipelined():
             nxt = f"{it + 1}-{self.retries}-{uuid4().hex[:8]}"
-            self.pending = (merged, it + 1, self.last_rows,
-                            self._passes(merged, it + 1, self.last_rows, samples_before, weighted, nxt,
+            # with the rows the client asked for now (with -2, tuned from the iteration before)
+            self.pending = (merged, it + 1, rows_global,
+                            self._passes(merged, it + 1, rows_global, samples_before, weighted, nxt,
                                          after_start=True))
         rows, loss, secs, trained = summary.result()
         self.last_compute_s = float(secs)
