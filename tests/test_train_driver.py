@@ -43,6 +43,15 @@ def _trainer(client, schema, res, workers=None):
     return driver.Trainer(res, schema, cfg, client, workers=workers), layout
 
 
+def _placed(client, frame, schema, res):
+    """A trainer with ``frame`` placed on the cluster, and the initial network."""
+    t, layout = _trainer(client, schema, res)
+    t.place(frame)
+    net0 = Network(layout)
+    net0.initialize(res.initial_weight_distribution, res.initial_weight_scale, res.seed, True)
+    return t, net0
+
+
 async def _in_thread(fn, address):
     def run():
         with Client(address) as c:
@@ -93,10 +102,7 @@ async def test_one_iteration_is_the_average_of_the_workers_passes(s, a, b):
     frame, schema, res = _problem()
 
     def run(c):
-        t, layout = _trainer(c, schema, res)
-        t.place(frame)
-        net0 = Network(layout)
-        net0.initialize(res.initial_weight_distribution, res.initial_weight_scale, res.seed, True)
+        t, net0 = _placed(c, frame, schema, res)
         handle, rows, _ = t.iterate(t.upload(net0.copy()), 1, t.n_rows, 0.0, False)
         got = t.fetch(handle)
         blocks = [c.gather(t.data[w]) for w in t.workers]
@@ -125,10 +131,7 @@ async def test_passes_submitted_ahead_take_the_rows_asked_for_last(s, a, b):
     frame, schema, res = _problem()
 
     def run(c):
-        t, layout = _trainer(c, schema, res)
-        t.place(frame)
-        net0 = Network(layout)
-        net0.initialize(res.initial_weight_distribution, res.initial_weight_scale, res.seed, True)
+        t, net0 = _placed(c, frame, schema, res)
         m = t.upload(net0)
         seen = []
         samples = 0.0

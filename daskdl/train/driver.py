@@ -14,6 +14,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import uuid4
 
 import numpy as np
@@ -303,9 +304,8 @@ class Trainer:
         self.snapshot = None  # the last combined model the client holds (retries start from it)
         self.snapshot_time = 0.0
         self.snapshot_every_s = 10.0
-        # the next iteration's passes, submitted before this iteration's summary reaches the
-        # client: (model they start from, iteration, rows, futures)
-        self.pending = None
+        # the next iteration's passes, submitted before this iteration's summary reaches the client
+        self.pending: _Ahead | None = None
         self.last_rows = 0  # the rows per iteration the last iteration's passes were given
 
     # -- data placement -------------------------------------------------------------------
@@ -452,16 +452,12 @@ class Trainer:
             workers = list(self.assignment)
             n = len(self._parts)
             futs = [encoded(i, workers[i * len(workers) // n]) for i in range(n)]
-            for w in workers:
-                self.data[w] = client.submit(concat_blocks, *futs, workers=[w], allow_other_workers=True,
-                                             pure=False)
-            del futs
-        for w, idx in ([] if self.replicated else self.assignment.items()):
-            if not idx:
-                continue
-            futs = [encoded(i, w) for i in idx]
-            self.data[w] = client.submit(concat_blocks, *futs, workers=[w], allow_other_workers=True, pure=False)
-            del futs
+            joins = {w: futs for w in workers}
+        else:
+            joins = {w: [encoded(i, w) for i in idx] for w, idx in self.assignment.items() if idx}
+        for w, parts in joins.items():
+            self.data[w] = client.submit(concat_blocks, *parts, workers=[w], allow_other_workers=True, pure=False)
+        del joins  # the encoded partitions are released once joined
         counts = client.gather([client.submit(block_rows, d, workers=[w], allow_other_workers=True, pure=False)
                                 for w, d in self.data.items()])
         self.rows_by_worker = dict(zip(self.data.keys(), counts))
@@ -556,23 +552,20 @@ class Trainer:
         return self.client is not None and not self.out_of_core and not self.elastic
 
     def cancel_pending(self):
-        if self.pending is not None:
-            futures = self.pending[3]
-            self.pending = None
+        p, self.pending = self.pending, None
+        if p is not None:
             try:
-                self.client.cancel(futures)
+                self.client.cancel(p.futures)
             except Exception:  # the client or cluster is gone: nothing is left to cancel
                 pass
 
     def _take_pending(self, model, it):
         """The passes submitted ahead for iteration ``it`` from ``model`` (else they are cancelled)."""
-        p, self.pending = self.pending, None
-        if p is None:
-            return None
-        if p[0] is model and p[1] == it:
-            self.last_rows = p[2]
-            return p[3]
-        self.pending = p
+        p = self.pending
+        if p is not None and p.start is model and p.iteration == it:
+            self.pending = None
+            self.last_rows = p.rows
+            return p.futures
         self.cancel_pending()
         return None
 
@@ -653,9 +646,9 @@ class Trainer:
         if ahead and self._pipelined():
             nxt = f"{it + 1}-{self.retries}-{uuid4().hex[:8]}"
             # with the rows the client asked for now (with -2, tuned from the iteration before)
-            self.pending = (merged, it + 1, rows_global,
-                            self._passes(merged, it + 1, rows_global, samples_before, weighted, nxt,
-                                         after_start=True))
+            self.pending = _Ahead(merged, it + 1, rows_global,
+                                  self._passes(merged, it + 1, rows_global, samples_before, weighted, nxt,
+                                               after_start=True))
         rows, loss, secs, trained = summary.result()
         self.last_compute_s = float(secs)
         if not trained or rows == 0:
@@ -712,6 +705,14 @@ class Trainer:
             for name in ("data", "_parts", "_pieces", "stream_parts"):
                 if hasattr(self, name):
                     delattr(self, name)
+
+
+class _Ahead(NamedTuple):
+    """Passes submitted ahead: the model they start from, their iteration, rows and futures."""
+    start: object
+    iteration: int
+    rows: int
+    futures: list
 
 
 def _identity(x):
@@ -813,10 +814,9 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
             # scoring is expected after it (H2O scores while training waits: the duty cycle and the
             # training speed count the scoring apart)
             t_next = t_it + row_cost * rows  # this iteration's expected end
-            ahead = (samples + rows < total_target and it > 1 and not res.score_each_iteration and
+            ahead = (samples + rows < total_target and
                      not (res.max_runtime_secs > 0 and (t_next - t_start) >= res.max_runtime_secs) and
-                     not ((t_next - last_score_start) > res.score_interval and
-                          last_score_dur / max(t_next - last_score_start, 1e-9) < res.score_duty_cycle))
+                     not _scoring_due(res, it, t_next, last_score_start, last_score_dur))
             model, done, loss = trainer.iterate(model, it, rows, samples, weighted, ahead)
             dt_it = time.time() - t_it
             if done == 0:
@@ -831,10 +831,7 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
             finishing = samples >= total_target
             timed_out = res.max_runtime_secs > 0 and (time.time() - t_start) >= res.max_runtime_secs
             now = time.time()
-            due = (it == 1 or finishing or timed_out or res.score_each_iteration or
-                   ((now - last_score_start) > res.score_interval and
-                    last_score_dur / max(now - last_score_start, 1e-9) < res.score_duty_cycle))
-            if not due:
+            if not (finishing or timed_out or _scoring_due(res, it, now, last_score_start, last_score_dur)):
                 continue
             last_score_start = now
             cur = trainer.fetch(model)
@@ -911,6 +908,15 @@ def fit(res: Resolved, schema: FrameSchema, train_frame, valid_frame, client=Non
     finally:
         trainer.cancel_pending()
         progress.close()
+
+
+def _scoring_due(res: Resolved, it: int, now: float, last_start: float, last_duration: float) -> bool:
+    """H2O's scoring schedule after iteration ``it`` at time ``now``: the first iteration, every
+    iteration with score_each_iteration, else once score_interval has passed and the last scoring
+    took less than score_duty_cycle of the time since it began."""
+    since = now - last_start
+    return (it == 1 or res.score_each_iteration or
+            (since > res.score_interval and last_duration / max(since, 1e-9) < res.score_duty_cycle))
 
 
 def _short_metric(scored: Scored, name: str) -> str:
