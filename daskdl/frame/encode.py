@@ -14,7 +14,7 @@ import pandas as pd
 from daskdl.kernels.prep import standardize_columns
 from daskdl.frame.schema import FrameSchema, _label, factorize_labels, numeric_values
 
-__all__ = ["Block", "encode_partition", "encode_dense", "check_scoring_frame"]
+__all__ = ["Block", "encode_partition", "encode_part", "encode_part_rows", "encode_dense", "check_scoring_frame"]
 
 
 class Block(NamedTuple):
@@ -88,6 +88,96 @@ def encode_partition(pdf: pd.DataFrame, schema: FrameSchema, *, training: bool,
     (y is NaN where the response is missing, unseen, or the column is absent). Predictor columns absent
     from ``pdf`` are treated as all missing; extra columns are ignored.
     """
+    return _encode(pdf, schema, training, standardize_response, row_major)
+
+
+def _numeric_in_batches(reader, schema: FrameSchema, row_major: bool):
+    """``_numeric_block`` of a Parquet partition read a batch of columns at a time (see
+    :mod:`daskdl.frame.source`): the block is filled batch by batch with the same conversion and
+    the same compiled standardization, so it holds the same numbers. The missing-value mask is
+    kept as one column, whether any value of the row is missing (all that encoding uses of it)."""
+    cols = list(schema.num_cols)
+    n, p = reader.n_rows, len(cols)
+    X = np.empty((n, p), np.float32, order="C" if row_major else "F")
+    any_na = np.zeros((n, 1), bool)
+    sub, mul, imp = (np.asarray(a, np.float32) for a in (schema.normsub, schema.normmul, schema.num_impute))
+    for a, b, pdf in reader.batches(cols):
+        src = pdf[cols[a:b]].to_numpy(dtype=np.float32)
+        del pdf
+        na = np.empty((b - a, n), bool)
+        if row_major:  # the columns of a row-major block are strided: standardize into a buffer
+            buf = np.empty((b - a, n), np.float32)
+            if standardize_columns(src.T, buf, na, sub[a:b], mul[a:b], imp[a:b]):
+                any_na[:, 0] |= na.any(axis=0)
+            X[:, a:b] = buf.T
+            del buf
+        elif standardize_columns(src.T, X[:, a:b].T, na, sub[a:b], mul[a:b], imp[a:b]):
+            any_na[:, 0] |= na.any(axis=0)
+        del src, na
+    return X, any_na
+
+
+def encode_part(part, schema: FrameSchema, *, training: bool, standardize_response: bool,
+                row_major: bool = True) -> Block:
+    """``encode_partition`` of one partition of a Parquet-backed frame (a
+    :class:`daskdl.frame.source.ParquetPart`), reading its numeric columns a batch at a time into
+    the encoded block: the partition is never held whole. Frames whose numeric predictors are not
+    plain NumPy numbers, or with a ``categorical_encoding``, are read whole and encoded as usual."""
+    return encode_part_rows(part, schema, training=training, standardize_response=standardize_response,
+                            row_major=row_major)[0]
+
+
+def encode_part_rows(part, schema: FrameSchema, *, training: bool, standardize_response: bool,
+                     row_major: bool = True) -> tuple[Block, int]:
+    """:func:`encode_part` and the number of rows the partition holds (before any was dropped)."""
+    src = part.source
+    with part.reader() as r:
+        n = r.n_rows
+        if schema.cat_encoding is not None or not src.plain_numeric(schema.num_cols):
+            pdf = r.read(list(src.dtypes))
+            return _encode(pdf, schema, training, standardize_response, row_major), n
+        others = [c for c in schema.input_columns() if c not in set(schema.num_cols) and c in src.dtypes]
+        pdf = r.read(others) if others else pd.DataFrame(index=pd.RangeIndex(n))
+        numeric = _numeric_in_batches(r, schema, row_major)
+    return _encode(pdf, schema, training, standardize_response, row_major, numeric), n
+
+
+def sample_positions(n: int, state, frac: float) -> np.ndarray:
+    """The rows Dask's ``frame.sample(frac=frac)`` keeps of a partition of ``n`` rows, in its order,
+    given that partition's random state (``dask.utils.random_state_data``)."""
+    if n == 0:
+        return np.empty(0, np.int64)
+    rs = np.random.RandomState(state)
+    return pd.DataFrame(index=pd.RangeIndex(n)).sample(frac=frac, random_state=rs).index.to_numpy(np.int64)
+
+
+def encode_part_sample(part, state, frac: float, schema: FrameSchema, *, training: bool,
+                       standardize_response: bool) -> Block:
+    """``encode_partition`` of the rows that ``frame.sample(frac=frac, random_state=...)`` keeps of
+    one partition of a Parquet-backed frame (``state``: that partition's random state), read a
+    batch of columns at a time: the partition is never held whole."""
+    with part.reader() as r:
+        pdf = r.take(list(part.source.dtypes), sample_positions(r.n_rows, state, frac))
+    return _encode(pdf, schema, training, standardize_response, True)
+
+
+def encode_part_samples(parts, frac: float, random_state: int, schema: FrameSchema, *, training: bool,
+                        standardize_response: bool) -> list:
+    """Delayed :func:`encode_part_sample` of every partition: the rows (and their encoding) of
+    ``frame.sample(frac=frac, random_state=random_state)`` of the frame ``parts`` come from."""
+    import dask
+    from dask.utils import random_state_data
+
+    states = random_state_data(len(parts), random_state)
+    return [dask.delayed(encode_part_sample)(p, st, frac, schema, training=training,
+                                             standardize_response=standardize_response)
+            for p, st in zip(parts, states)]
+
+
+def _encode(pdf: pd.DataFrame, schema: FrameSchema, training: bool, standardize_response: bool,
+            row_major: bool, numeric=None) -> Block:
+    """``encode_partition``; ``numeric``: the numeric block and its missing-value mask when they
+    were read already (``pdf`` then need not hold the numeric columns)."""
     if schema.cat_encoding is not None:  # categorical_encoding other than the internal one-hot
         pdf = schema.cat_transform.apply(pdf)
     n = len(pdf)
@@ -127,7 +217,7 @@ def encode_partition(pdf: pd.DataFrame, schema: FrameSchema, *, training: bool,
         y = np.full(n, np.nan)
 
     # numerics
-    X, na_num = _numeric_block(pdf, schema, n, row_major)
+    X, na_num = _numeric_block(pdf, schema, n, row_major) if numeric is None else numeric
 
     # categoricals
     q = len(schema.cat_cols)

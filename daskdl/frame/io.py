@@ -26,6 +26,7 @@ import pandas as pd
 import dask.dataframe as dd
 
 from . import fs
+from .source import register_factors, register_parquet
 
 __all__ = ["import_file", "split_frame", "asfactor"]
 
@@ -197,8 +198,10 @@ def import_file(
 
 def _read_parquet(path: str, storage_options: dict | None = None) -> dd.DataFrame:
     # one pandas block per column: converting a partition does not need a second, consolidated copy
-    return dd.read_parquet(path, arrow_to_pandas={"split_blocks": True},
-                           **({"storage_options": storage_options} if storage_options else {}))
+    df = dd.read_parquet(path, arrow_to_pandas={"split_blocks": True},
+                         **({"storage_options": storage_options} if storage_options else {}))
+    register_parquet(df, path, storage_options)  # tasks may read its partitions a few columns at a time
+    return df
 
 
 def _named_and_typed(df: dd.DataFrame, path: str, col_names, col_types) -> dd.DataFrame:
@@ -501,8 +504,11 @@ def asfactor(frame, column_or_columns):
     if isinstance(frame, dd.DataFrame):
         if all(isinstance(c, str) for c in cols):
             # one column replaced: a per-column astype(dict) walks every column of every partition
-            return frame.assign(**{c: frame[c].astype("category") for c in cols})
-        return frame.astype({c: "category" for c in cols})
+            out = frame.assign(**{c: frame[c].astype("category") for c in cols})
+        else:
+            out = frame.astype({c: "category" for c in cols})
+        register_factors(frame, out, cols)
+        return out
     raise TypeError(f"frame must be a pandas or dask DataFrame; got {type(frame).__name__}")
 
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .catenc import CategoricalTransform
+from .source import parquet_parts
 from .levels import (_is_numeric_dtype, _label, _numkey, factorize_labels, is_categorical_dtype,  # noqa: F401
                      numeric_values, sort_levels)
 
@@ -127,14 +128,60 @@ _BLOCK_BYTES = 4 * 2 ** 20  # float64 bytes of numerics per row block of the sta
 def _partial(pdf: pd.DataFrame, spec: dict) -> dict:
     """Statistics of one partition, computed over row blocks of at most ``_BLOCK_BYTES`` of numerics
     (the temporaries of the moment computation are a few times a block, not a few times the partition)."""
-    n = len(pdf)
-    step = max(1, _BLOCK_BYTES // (8 * max(1, len(spec["num"]) + 2)))
-    if n <= step:
+    bounds = _row_bounds(len(pdf), len(spec["num"]))
+    if len(bounds) == 1:
         return _partial_block(pdf, spec)
     out = None
-    for a in range(0, n, step):
-        r = _partial_block(pdf.iloc[a:a + step], spec)
+    for a, b in bounds:
+        r = _partial_block(pdf.iloc[a:b], spec)
         out = r if out is None else _combine(out, r)
+    return out
+
+
+def _row_bounds(n: int, n_num: int) -> list[tuple[int, int]]:
+    """The row blocks of ``_partial`` for ``n`` rows and ``n_num`` numeric columns."""
+    step = max(1, _BLOCK_BYTES // (8 * max(1, n_num + 2)))
+    return [(0, n)] if n <= step else [(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+def _partial_part(part, spec: dict) -> dict:
+    """``_partial`` of one partition of a Parquet-backed frame (``frame.source.ParquetPart``),
+    reading its numeric columns a batch at a time: the statistics of every row block of
+    ``_partial`` are computed batch by batch (each column's statistics depend on that column
+    alone, and each batch is laid out as ``_numeric_matrix`` lays out the whole block) and put
+    side by side, so they are those of the partition read through Dask, and only one batch of
+    columns is held."""
+    nums = list(spec["num"])
+    others = [c for c in dict.fromkeys([*spec["cat"], spec["response"], spec["weights"]]) if c is not None]
+    with part.reader() as r:
+        n = r.n_rows
+        pdf = r.read(others) if others else pd.DataFrame(index=pd.RangeIndex(n))
+        bounds = _row_bounds(n, len(nums))
+        weights = [_block_weights(pdf.iloc[a:b], spec["weights"]) for a, b in bounds]
+        pieces: list[list[dict]] = [[] for _ in bounds]
+        for a, b, batch in r.batches(nums):
+            X = _numeric_matrix(batch, nums[a:b])
+            del batch
+            for k, (lo, hi) in enumerate(bounds):
+                pieces[k].append(_numeric_stats(X[lo:hi], weights[k], spec["weighted"]))
+            del X
+    out = None
+    for k, (lo, hi) in enumerate(bounds):
+        blk = pdf if len(bounds) == 1 else pdf.iloc[lo:hi]
+        r = _partial_block(blk, spec, num_stats=_side_by_side(pieces[k]) if nums else None)
+        out = r if out is None else _combine(out, r)
+    release_arrow_memory()
+    return out
+
+
+def _side_by_side(pieces: list[dict]) -> dict:
+    """Numeric statistics of consecutive batches of columns joined into those of all the columns."""
+    out = {}
+    for key in pieces[0]:
+        if isinstance(pieces[0][key], tuple):
+            out[key] = tuple(np.concatenate([p[key][i] for p in pieces]) for i in range(len(pieces[0][key])))
+        else:
+            out[key] = np.concatenate([p[key] for p in pieces])
     return out
 
 
@@ -236,7 +283,33 @@ def _unwrap(df: pd.DataFrame) -> dict:
     return df.iat[0, 0]
 
 
-def _partial_block(pdf: pd.DataFrame, spec: dict) -> dict:
+def _block_weights(pdf: pd.DataFrame, wcol) -> np.ndarray | None:
+    """The weights of a block (missing as 0), or None without a weights column."""
+    if wcol is None:
+        return None
+    w = numeric_values(pdf[wcol])
+    return np.where(np.isnan(w), 0.0, w)
+
+
+def _numeric_stats(X: np.ndarray, w: np.ndarray | None, weighted: bool) -> dict:
+    """Moments, minimum and maximum of each column of the numeric block ``X``."""
+    n, p = X.shape
+    out = {"num_u": _moments(X, None)}
+    seen = out["num_u"][3] > 0
+    if n:  # fmin / fmax skip NaN without a temporary copy of X
+        out["num_min"] = np.where(seen, np.fmin.reduce(X, axis=0), np.inf)
+        out["num_max"] = np.where(seen, np.fmax.reduce(X, axis=0), -np.inf)
+    else:
+        out["num_min"] = np.full(p, np.inf)
+        out["num_max"] = np.full(p, -np.inf)
+    if weighted:
+        out["num_w"] = _moments(X, w)
+    return out
+
+
+def _partial_block(pdf: pd.DataFrame, spec: dict, num_stats: dict | None = None) -> dict:
+    """Statistics of one row block; ``num_stats``: those of its numeric columns when they were
+    computed already (``pdf`` then need not hold the numeric columns)."""
     n = len(pdf)
     out: dict[str, Any] = {"nrows": n}
     wcol = spec["weights"]
@@ -247,17 +320,11 @@ def _partial_block(pdf: pd.DataFrame, spec: dict) -> dict:
         w = np.where(np.isnan(w), 0.0, w)
     nums = spec["num"]
     if nums:
-        X = _numeric_matrix(pdf, nums) if n else np.empty((0, len(nums)))
-        out["num_u"] = _moments(X, None)
-        seen = out["num_u"][3] > 0
-        if n:  # fmin / fmax skip NaN without a temporary copy of X
-            out["num_min"] = np.where(seen, np.fmin.reduce(X, axis=0), np.inf)
-            out["num_max"] = np.where(seen, np.fmax.reduce(X, axis=0), -np.inf)
-        else:
-            out["num_min"] = np.full(len(nums), np.inf)
-            out["num_max"] = np.full(len(nums), -np.inf)
-        if spec["weighted"]:
-            out["num_w"] = _moments(X, w)
+        if num_stats is None:
+            X = _numeric_matrix(pdf, nums) if n else np.empty((0, len(nums)))
+            num_stats = _numeric_stats(X, w, spec["weighted"])
+            del X
+        out.update(num_stats)
     cats, cat_na = {}, {}
     for c in spec["cat"]:
         codes, uniques = factorize_labels(pdf[c])
@@ -322,10 +389,15 @@ def _collect(frame, spec: dict) -> dict:
 
     cols = [c for c in dict.fromkeys([*spec["num"], *spec["cat"], spec["response"], spec["weights"]])
             if c is not None]
-    meta = pd.DataFrame({"stats": pd.Series([], dtype=object)})
-    with dask.config.set({"dataframe.convert-string": False}):
-        stats = frame[cols].map_partitions(_PartialFrame(spec), meta=meta, enforce_metadata=False)
-        parts = [dask.delayed(_unwrap)(p) for p in stats.to_delayed()]
+    source = parquet_parts(frame)
+    if source and source[0].source.plain_numeric(spec["num"]) and _unfused(frame[cols], len(source)):
+        # a Parquet-backed frame: each partition read a batch of columns at a time
+        parts = [dask.delayed(_partial_part)(p, spec) for p in source]
+    else:
+        meta = pd.DataFrame({"stats": pd.Series([], dtype=object)})
+        with dask.config.set({"dataframe.convert-string": False}):
+            stats = frame[cols].map_partitions(_PartialFrame(spec), meta=meta, enforce_metadata=False)
+            parts = [dask.delayed(_unwrap)(p) for p in stats.to_delayed()]
     while len(parts) > 1:
         nxt = [dask.delayed(_combine)(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
         if len(parts) % 2:
@@ -333,6 +405,17 @@ def _collect(frame, spec: dict) -> dict:
         parts = nxt
     (res,) = dask.compute(parts[0])
     return res
+
+
+def _unfused(frame, n_parts: int) -> bool:
+    """Whether Dask reads ``frame`` (columns of a Parquet-backed frame) one file or row group per
+    partition, as :func:`_partial_part` does. When few columns are read, Dask joins several files
+    into one partition, and statistics summed over those would differ in the last bits; such a
+    read is small anyway and goes through Dask."""
+    try:
+        return frame.optimize().npartitions == n_parts
+    except Exception:  # noqa: BLE001 - read through Dask
+        return False
 
 
 def _sigma(n, M2):
