@@ -20,9 +20,10 @@ from uuid import uuid4
 import numpy as np
 import pandas as pd
 
-from ..frame.encode import Block, encode_partition
+from ..frame.encode import Block, encode_part_samples, encode_partition
 from ..frame.io import persisted_partitions
 from ..frame.schema import FrameSchema
+from ..frame.source import parquet_parts
 from ..kernels import codes
 from ..metrics import compute_metrics
 from ..model.network import Layout, Network
@@ -123,7 +124,15 @@ def score_sample(frame, schema: FrameSchema, max_rows: int, seed: int, training:
     reaches this process."""
     n = max(int(schema.n_rows or 0), 1)
     if max_rows > 0 and max_rows < n:
-        frame = frame.sample(frac=min(1.0, 1.05 * max_rows / n), random_state=int(seed) & 0x7FFFFFFF)
+        frac, state = min(1.0, 1.05 * max_rows / n), int(seed) & 0x7FFFFFFF
+        parts = None if isinstance(frame, pd.DataFrame) else parquet_parts(frame)
+        if parts:  # the same rows, each partition read a batch of columns at a time
+            import dask
+
+            blocks = dask.compute(*encode_part_samples(parts, frac, state, schema, training=training,
+                                                       standardize_response=False))
+            return sample_block(concat_blocks(*blocks), max_rows, seed)
+        frame = frame.sample(frac=frac, random_state=state)
     block = encode_frame(frame, schema, training=training, standardize_response=False)
     return sample_block(block, max_rows, seed)
 
@@ -351,7 +360,7 @@ class Trainer:
         if self.out_of_core:
             # partitions already in the cluster's memory (a persisted or scattered frame) stream
             # from the worker that holds them; the others are read by the worker that trains on them
-            self._place_streaming(held if held is not None else frame.to_delayed())
+            self._place_streaming(held if held is not None else parquet_parts(frame) or frame.to_delayed())
         else:
             workers = self._live_workers()
             replicated = self._replicate(workers)

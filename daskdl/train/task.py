@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..frame.encode import Block, encode_partition
+from ..frame.encode import Block, encode_part_rows, encode_partition
+from ..frame.source import ParquetPart
 from ..frame.schema import release_arrow_memory
 from ..kernels import minibatch, rowsgd
 from ..kernels.rowsgd import momentum_coefficients
@@ -366,17 +367,47 @@ def summary_of(result) -> tuple:
 _STREAM_BLOCK_BYTES = 8 * 2 ** 20  # encoded bytes per row block when a partition is streamed
 
 
+def _row_step(schema) -> int:
+    width = 4 * (int(schema.n_num) + int(schema.n_cat)) + 24
+    return max(1, _STREAM_BLOCK_BYTES // width)
+
+
 def _row_blocks(pdf, schema):
     """Row blocks of a partition whose encoded rows take at most ``_STREAM_BLOCK_BYTES`` (the whole
     partition when it is smaller), so that out-of-core training holds one raw partition and the
     encoding of one block."""
-    width = 4 * (int(schema.n_num) + int(schema.n_cat)) + 24
-    step = max(1, _STREAM_BLOCK_BYTES // width)
+    step = _row_step(schema)
     if len(pdf) <= step:
         yield pdf
         return
     for a in range(0, len(pdf), step):
         yield pdf.iloc[a:a + step]
+
+
+def _rows_between(block: Block, a: int, b: int) -> Block:
+    """The encoded rows of ``block`` that came from partition rows ``a:b``, as ``encode_partition``
+    of those rows alone returns them (positions counted from ``a``; slices, not copies)."""
+    i, j = np.searchsorted(block.index, [a, b])
+    return Block(block.xnum[i:j], block.xcat[i:j], block.y[i:j], block.w[i:j], block.offset[i:j],
+                 block.index[i:j] - a)
+
+
+def _encoded_row_blocks(part, schema, standardize_response: bool):
+    """The encoded row blocks of one partition (those of ``_row_blocks``, in order, empty ones
+    included). A Parquet-backed partition is encoded whole, a batch of columns at a time (the raw
+    partition is never held, see ``frame.encode.encode_part``), and then cut into the same blocks."""
+    if isinstance(part, ParquetPart):
+        block, n = encode_part_rows(part, schema, training=True, standardize_response=standardize_response)
+        step = _row_step(schema)
+        if n <= step:
+            yield block
+            return
+        for a in range(0, n, step):
+            yield _rows_between(block, a, a + step)
+        return
+    pdf = _read_partition(part)
+    for sub in _row_blocks(pdf, schema):
+        yield encode_partition(sub, schema, training=True, standardize_response=standardize_response)
 
 
 def _read_partition(part):
@@ -406,7 +437,9 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
     ``parts`` are Dask delayed partitions, each computed here (see ``_read_partition``) and
     encoded and trained in row blocks (see ``_row_blocks``), so at most one raw partition and
     the encoding of one of its blocks are in memory; or the partitions themselves, where the
-    frame is held in the cluster's memory (persisted or scattered) and this worker holds them.
+    frame is held in the cluster's memory (persisted or scattered) and this worker holds them;
+    or the partitions of a Parquet-backed frame (``frame.source.ParquetPart``), each encoded a
+    batch of columns at a time (no raw partition is held) and trained in the same row blocks.
     Returns a PassResult whose ``cursor`` is the partition to read next.
     """
     net = start_model(net)
@@ -419,13 +452,11 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
     visited = 0
     k = cursor % len(parts)
     while rows < quota and visited < len(parts) * 8:
-        pdf = _read_partition(parts[k])
         visited += 1
-        sub = None
-        for j, sub in enumerate(_row_blocks(pdf, schema)):
+        blocks = _encoded_row_blocks(parts[k], schema, standardize_response)
+        for j, block in enumerate(blocks):
             if rows >= quota:
                 break
-            block = encode_partition(sub, schema, training=True, standardize_response=standardize_response)
             n = block_rows(block)
             if n:
                 frac = min(1.0, (quota - rows) / n)
@@ -436,7 +467,8 @@ def stream_pass(net: Network, parts, schema, standardize_response: bool, cfg: Ke
                     rows += res.rows
                     loss += res.loss
             del block
-        del pdf, sub
+        blocks.close()  # the partition's encoding is released before the next one is read
+        del blocks
         release_arrow_memory()
         k = (k + 1) % len(parts)
     if rows == 0:
