@@ -492,6 +492,81 @@ def test_out_of_core_on_small_workers(tmp_path):
     assert max(peaks.values()) < 0.95 * limit, {p: v / 2 ** 20 for p, v in peaks.items()}
 
 
+def _start_rss_peak():
+    """(worker) Sample this process's RSS every 2 ms; ``_rss_peak`` returns the peak since the last call."""
+    import builtins
+
+    import psutil
+
+    proc, st = psutil.Process(), {"peak": 0}
+
+    def run():
+        while True:
+            st["peak"] = max(st["peak"], proc.memory_info().rss)
+            time.sleep(0.002)
+
+    threading.Thread(target=run, daemon=True).start()
+    builtins._daskdl_test_peak = st
+    return True
+
+
+def _rss_peak():
+    import builtins
+
+    import psutil
+
+    st = builtins._daskdl_test_peak
+    now = psutil.Process().memory_info().rss
+    out, st["peak"] = (max(st["peak"], now), now), now
+    return out
+
+
+def _batch_bytes(n):
+    import daskdl.frame.source as source
+
+    source.BATCH_BYTES = n
+    return True
+
+
+def test_out_of_core_holds_less_than_a_raw_partition(tmp_path):
+    """Local-only training on a Parquet-backed frame reads each partition a batch of columns at a
+    time straight into the encoded block: a training pass over wide partitions raises the worker's
+    memory by less than one raw (float64) partition. (Read whole, as Dask reads it, a partition is
+    held as Arrow and as pandas data at once, plus its encoding: about 2.5 times that.)"""
+    import dask
+    from distributed import Client, LocalCluster
+
+    rng = np.random.default_rng(1)
+    d = tmp_path / "wide"
+    d.mkdir()
+    n, p = 12000, 400
+    for k in range(2):  # 2 files x 12,000 rows x 400 float64 columns: 38.4 MB raw per partition
+        X = rng.normal(size=(n, p))
+        part = pd.DataFrame(X, columns=[f"C{i}" for i in range(p)])
+        part["label"] = (X[:, 0] - X[:, 1] > 0).astype(np.int64)
+        part.to_parquet(d / f"part.{k}.parquet")
+        del X, part
+    raw = 8 * n * p
+    with dask.config.set({"distributed.worker.memory.pause": False, "distributed.worker.memory.terminate": False}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
+            Client(cl) as c:
+        c.run(_start_rss_peak)
+        c.run(_batch_bytes, 2 ** 20)
+        fr = daskdl.asfactor(daskdl.import_file(str(d)), "label")
+        kw = dict(hidden=[8], seed=1, quiet_mode=True, stopping_rounds=0, score_training_samples=500,
+                  train_samples_per_iteration=n)
+        DeepLearningEstimator(epochs=0.2, **kw).train(y="label", training_frame=fr, out_of_core=True)  # kernels
+        time.sleep(1.5)  # the worker hands freed memory back once a second while it trains
+        (_, before), = c.run(_rss_peak).values()
+        m = DeepLearningEstimator(epochs=1, **kw)
+        m.train(y="label", training_frame=fr, out_of_core=True)
+        (peak, _), = c.run(_rss_peak).values()
+    assert m.fit_state.epochs >= 1
+    assert m.model_performance().auc() > 0.9
+    assert peak - before < raw, f"training raised the worker's RSS by {(peak - before) / 2 ** 20:.1f} MiB; a raw " \
+                                f"partition is {raw / 2 ** 20:.1f} MiB"
+
+
 def test_every_worker_paused_for_memory_is_told():
     """A worker above Dask's pause threshold runs no task; when every worker is paused, training waits
     without end, so daskdl says so (naming the workers' memory) after PAUSED_WARN_S seconds."""
