@@ -2,11 +2,12 @@
 
 A dask frame read by :func:`daskdl.import_file` from Parquet files (and the frames
 :func:`daskdl.asfactor` makes of it) remembers where its partitions come from. Tasks that
-only need a partition's statistics or its encoding (the schema pass, local-only training) then
-read it in batches of columns straight from the file, instead of holding the whole partition
-at once as an Arrow table and as a pandas frame (reading a partition of 6,000 x 785 float64
-values that way raises a process's memory by about 90 MiB at the peak; a batch here is 4 MiB). The values are converted as
-Dask converts them (Arrow's ``to_pandas``), so the results are those of the frame's partitions.
+only need a partition's statistics or its encoding (the schema pass, local-only training, the
+scoring sample) then read it in batches of columns straight from the file, instead of holding
+the whole partition at once as an Arrow table and as a pandas frame (reading a partition of
+6,000 x 785 float64 values that way raises a process's memory by about 90 MiB at the peak; a
+batch here is 4 MiB). The values are converted as Dask converts them (Arrow's ``to_pandas``),
+so the results are those of the frame's partitions.
 
 Only frames whose partitions are whole Parquet files or row groups (no hive partitioning, no
 filters) qualify; any other frame, and any frame derived from one by other operations, is read
