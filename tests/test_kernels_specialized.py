@@ -182,3 +182,40 @@ def test_a_cached_kernel_loads_without_the_machine_lock(tmp_path):
     with common._machine_lock(f"daskdl-test-cached-lock:{(numba.typeof(2),)}"):  # held all the second run
         second = subprocess.run([sys.executable, "-c", run], env=env, capture_output=True, text=True, timeout=60)
     assert second.stdout.split() == ["7", "1", "0"], second.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["rectifier_dropout_l1_adadelta_fast", "tanh_nesterov_l2_maxw2_categorical"])
+def test_row_kernel_updates_store_without_masked_stores(tmp_path, case):
+    """The per-row kernel's weight updates compile to plain vector stores on AVX2: no masked store
+    (vmaskmovps, microcoded and several times slower than a store on AMD CPUs). Compiled afresh
+    for ``NUMBA_CPU_NAME=haswell`` (AVX2 code on any x86-64 machine) in a process of its own,
+    since Numba shows no assembly for a kernel loaded from its cache."""
+    import os
+    import platform
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("AVX2 code is generated on x86-64 only")
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+            "import numpy as np, dask\n"
+            "import test_kernels_specialized as t\n"
+            "from daskdl.kernels import rowsgd\n"
+            "dask.config.set({'daskdl': {'kernels': 'specialized'}})\n"
+            f"act, opts = t.CASES[{case!r}]\n"
+            "opts = dict(opts); n_cat = opts.pop('n_cat', 0)\n"
+            "data, net, hp, ip = t._case(act, n_cat=n_cat, **opts)\n"
+            "rowsgd.train_serial(np.arange(len(data[0]), dtype=np.int64), *data, *net.arrays(), hp, ip, 7, 1)\n"
+            "S = rowsgd.bundles(np.arange(1), *data, *net.arrays(), hp, ip)[0]\n"
+            "d = rowsgd.specialized(S).dispatcher\n"
+            "asm = d.inspect_asm(list(d.overloads)[0])\n"
+            "print(asm.count('vfmadd'), asm.count('vmaskmov'))\n")
+    env = {**os.environ, "NUMBA_CPU_NAME": "haswell", "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    fma, masked = (int(v) for v in out.stdout.split())
+    assert fma > 0  # AVX2 code with FMA was generated and inspected
+    assert masked == 0, f"{masked} masked stores in the compiled per-row kernel"

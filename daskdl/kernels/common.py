@@ -181,9 +181,11 @@ def spec(ip: np.ndarray, hp: np.ndarray, hdrop: np.ndarray, n_cat: int) -> Spec:
 # ---------------------------------------------------------------- bit-level helpers
 @intrinsic
 def sel(typingctx, m, a, b):
-    """``a if m else b`` as one LLVM select. A masked update written this way stores a blend of
-    new and old values with a plain vector store; written as a branch it may become a masked
-    store (vmaskmovps), which is slow on AMD CPUs."""
+    """``a if m else b`` as one LLVM select (a blend in vector code, where a branch would stop
+    the loop's vectorization). A select between a new value and the value loaded from the
+    address it is stored to may still be compiled as a masked store (vmaskmovps), which is
+    slow on AMD CPUs: the update rules instead select factors that give back the old value
+    exactly (``ada_step``), so that every store is a plain one."""
     if not isinstance(m, types.Boolean) or a != b or not isinstance(a, types.Float):
         return None
 
@@ -353,36 +355,40 @@ def reg_grad(g0, w, erow, i, S, l1, l2, lea):
 
 @njit(inline="always", **OPTS)
 def ada_step(wrow, arow, brow, i, w, g, m, rho, omr, eps):
-    """One ADADELTA update of weight ``i`` with gradient ``g``, stored only where ``m`` (selects,
-    not branches, so that loops calling it vectorize); returns g**2 where ``m``."""
+    """One ADADELTA update of weight ``i`` with gradient ``g``, applied only where ``m``;
+    returns g**2 where ``m``. Where not ``m`` the factors (1, 0) give back the old values
+    exactly (``1 * x + 0 * y == x`` for finite ``y``), and every store is a plain vector store
+    (see ``sel``); where ``m`` the arithmetic is the update rule's, operation for operation."""
     g2 = g * g
     bo = brow[i]
     ao = arow[i]
-    bn = rho * bo + omr * g2
+    keep = sel(m, rho, F1)
+    take = sel(m, omr, F0)
+    bn = keep * bo + take * g2
     eta = approx_sqrt(fast_div(ao + eps, bn + eps))
-    an = rho * ao + omr * eta * eta * g2
-    brow[i] = sel(m, bn, bo)
-    arow[i] = sel(m, an, ao)
-    wrow[i] = sel(m, w - eta * g, w)
+    brow[i] = bn
+    arow[i] = keep * ao + take * eta * eta * g2
+    wrow[i] = w - sel(m, eta, F0) * g
     return sel(m, g2, F0)
 
 
 @njit(inline="always", **OPTS)
 def manual_step(wrow, vrow, i, w, g, m, r, mu, momentum, nesterov):
     """One manual-rate update of weight ``i`` (plain, classical momentum or H2O's Nesterov
-    form, spec 4.3), stored only where ``m``."""
+    form, spec 4.3), applied only where ``m``: elsewhere the factors give back the old values
+    exactly (see ``ada_step``)."""
     if momentum:
         v = vrow[i]
         if nesterov:
-            vn = mu * v - g
-            wn = w + r * vn
+            vn = sel(m, mu, F1) * v - sel(m, g, F0)
+            vrow[i] = vn
+            wrow[i] = w + sel(m, r, F0) * vn
         else:
-            vn = -r * g
-            wn = w + vn + mu * v
-        vrow[i] = sel(m, vn, v)
-        wrow[i] = sel(m, wn, w)
+            vn = sel(m, -r, F0) * g
+            wrow[i] = w + vn + sel(m, mu, F0) * v
+            vrow[i] = vn + sel(m, F0, F1) * v
     else:
-        wrow[i] = sel(m, w - r * g, w)
+        wrow[i] = w - sel(m, r, F0) * g
 
 
 @njit(inline="always", **OPTS)
