@@ -53,7 +53,7 @@ from threadpoolctl import threadpool_limits
 from .codes import TANH, MAXOUT, SOFTMAX, IP_NUM_OFFSET, IP_SPARSE
 from .common import (
     OncePerMachine,
-    F0, F1, OPTS, SOURCE_KEY, generic_kernels, max_w2_rescale, mix_seed, momentum_now, output_delta, output_loss, rate_now,
+    F0, F1, OPTS, SOURCE_KEY, generic_kernels, max_w2_rescale, mix_seed, sel, momentum_now, output_delta, output_loss, rate_now,
     update_bias, update_row,
 )
 from .rowsgd import bundles, run_threads
@@ -193,7 +193,7 @@ def _train_batches(order, lo, hi, rows, geo, st, hp, S, seed, stream, batch_size
                 rn = row[numoff:n_in]
                 rbn = rb[n_cat:nd]
                 for k in range(n_num):
-                    rn[k] = rn[k] if np.int64(rbn[k]) >= thr_in else F0
+                    rn[k] = rn[k] * sel(np.int64(rbn[k]) >= thr_in, F1, F0)
 
         # ---- forward ----
         drawn = False
@@ -248,7 +248,7 @@ def _train_batches(order, lo, hi, rows, geo, st, hp, S, seed, stream, batch_size
                     for j in range(n_l):
                         kp = np.int64(rb[j]) >= thr
                         kr[j] = np.uint8(kp)
-                        cr[j] = cr[j] if kp else F0
+                        cr[j] = cr[j] * sel(kp, F1, F0)
             if sparse and not is_out:  # running mean activation, row by row (spec 4.5)
                 ra = Ra[aoff[l]:aoff[l] + n_l]
                 for r in range(mb):
