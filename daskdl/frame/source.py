@@ -21,6 +21,8 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
+from . import fs
+
 __all__ = ["ParquetSource", "ParquetPart", "parquet_parts", "register_parquet", "register_factors",
            "BATCH_BYTES"]
 
@@ -57,8 +59,6 @@ class ParquetSource:
     def open(self, path: str):
         """A ``pyarrow.parquet.ParquetFile`` of ``path`` (a path of this source's file system)."""
         import pyarrow.parquet as pq
-
-        from . import fs
 
         if fs.is_local(self.url) and not self.storage_options:
             return pq.ParquetFile(path, memory_map=False)
