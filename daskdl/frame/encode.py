@@ -13,6 +13,7 @@ import pandas as pd
 
 from daskdl.kernels.prep import standardize_columns
 from daskdl.frame.schema import FrameSchema, _label, factorize_labels, numeric_values
+from daskdl.frame.source import plain_numeric_dtype
 
 __all__ = ["Block", "encode_partition", "encode_part", "encode_part_rows", "encode_dense", "check_scoring_frame"]
 
@@ -48,11 +49,6 @@ def _cat_level_indices(s: pd.Series, lut: dict) -> np.ndarray:
     return np.where(codes >= 0, u_idx[np.maximum(codes, 0)], -1)
 
 
-def _plain_numeric(dt) -> bool:
-    """A NumPy (not extension) float or integer dtype: converts without a missing-value pass."""
-    return isinstance(dt, np.dtype) and dt.kind in "fiu"
-
-
 def _numeric_block(pdf: pd.DataFrame, schema: FrameSchema, n: int, row_major: bool = True):
     """Transformed float32 numerics and their missing-value mask.
 
@@ -64,7 +60,7 @@ def _numeric_block(pdf: pd.DataFrame, schema: FrameSchema, n: int, row_major: bo
     if p == 0:
         return np.empty((n, 0), np.float32), np.zeros((n, 0), bool)
     dtypes = dict(zip(pdf.columns, pdf.dtypes))
-    fast = all(c in dtypes and _plain_numeric(dtypes[c]) for c in cols)
+    fast = all(c in dtypes and plain_numeric_dtype(dtypes[c]) for c in cols)
     order = "C" if row_major else "F"
     if fast:
         src = pdf[cols].to_numpy(dtype=np.float32)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import fs
 
-__all__ = ["ParquetSource", "ParquetPart", "parquet_parts", "register_parquet", "register_factors",
+__all__ = ["ParquetSource", "ParquetPart", "parquet_parts", "plain_numeric_dtype", "register_parquet", "register_factors",
            "BATCH_BYTES"]
 
 BATCH_BYTES = 4 * 2 ** 20  # float64 bytes of one batch of numeric columns
@@ -31,6 +31,11 @@ BATCH_BYTES = 4 * 2 ** 20  # float64 bytes of one batch of numeric columns
 _SOURCES: "OrderedDict[str, tuple]" = OrderedDict()  # frame name -> (read expression, source)
 _MAX_SOURCES = 256
 _lock = threading.Lock()
+
+
+def plain_numeric_dtype(dt) -> bool:
+    """A NumPy (not extension) float or integer dtype: converts without a missing-value pass."""
+    return isinstance(dt, np.dtype) and dt.kind in "fiu"
 
 
 class ParquetSource:
@@ -69,11 +74,7 @@ class ParquetSource:
     def plain_numeric(self, cols) -> bool:
         """Whether every one of ``cols`` is a NumPy float or integer column of the frame (read in
         batches and converted as they are; anything else goes through the general encoder)."""
-        for c in cols:
-            dt = self.dtypes.get(c)
-            if c in self.factors or not (isinstance(dt, np.dtype) and dt.kind in "fiu"):
-                return False
-        return True
+        return all(c not in self.factors and plain_numeric_dtype(self.dtypes.get(c)) for c in cols)
 
 
 class ParquetPart:
