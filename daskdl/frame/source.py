@@ -23,8 +23,8 @@ import pandas as pd
 
 from . import fs
 
-__all__ = ["ParquetSource", "ParquetPart", "parquet_parts", "plain_numeric_dtype", "register_parquet", "register_factors",
-           "BATCH_BYTES"]
+__all__ = ["ParquetSource", "ParquetPart", "parquet_parts", "plain_numeric_dtype", "register_parquet",
+           "register_factors", "BATCH_BYTES"]
 
 BATCH_BYTES = 4 * 2 ** 20  # float64 bytes of one batch of numeric columns
 

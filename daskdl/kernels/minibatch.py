@@ -53,7 +53,8 @@ from threadpoolctl import threadpool_limits
 from .codes import TANH, MAXOUT, SOFTMAX, IP_NUM_OFFSET, IP_SPARSE
 from .common import (
     OncePerMachine,
-    F0, F1, OPTS, SOURCE_KEY, generic_kernels, max_w2_rescale, mix_seed, sel, momentum_now, output_delta, output_loss, rate_now,
+    F0, F1, OPTS, SOURCE_KEY, generic_kernels, max_w2_rescale, mix_seed, momentum_now, output_delta, output_loss, rate_now,
+    sel,
     update_bias, update_row,
 )
 from .rowsgd import bundles, run_threads
