@@ -27,8 +27,9 @@ def data_path(name: str) -> Path:
             pytest.fail(f"data file {p} is missing (CI lays out ../shared/data)")
         # Skipped outside CI only, for this reason: the shared real data sets are not part of the
         # package, and a checkout without them still runs every test that does not need one.
-        pytest.skip(f"data file {p} is not available: the shared real data sets are not part of the package "
-                    f"(outside CI, tests that need one are skipped); lay out ../shared/data or set DASKDL_DATA")
+        pytest.skip(  # reason: the shared data sets are not part of the package (outside CI only)
+            f"data file {p} is not available: the shared real data sets are not part of the package "
+            f"(outside CI, tests that need one are skipped); lay out ../shared/data or set DASKDL_DATA")
     return p
 
 

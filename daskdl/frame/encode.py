@@ -15,7 +15,7 @@ from daskdl.kernels.prep import standardize_columns
 from daskdl.frame.schema import FrameSchema, _label, factorize_labels, numeric_values
 from daskdl.frame.source import plain_numeric_dtype
 
-__all__ = ["Block", "encode_partition", "encode_part", "encode_part_rows", "encode_dense", "check_scoring_frame"]
+__all__ = ["Block", "encode_partition", "encode_part_rows", "encode_dense", "check_scoring_frame"]
 
 
 class Block(NamedTuple):
@@ -113,19 +113,13 @@ def _numeric_in_batches(reader, schema: FrameSchema, row_major: bool):
     return X, any_na
 
 
-def encode_part(part, schema: FrameSchema, *, training: bool, standardize_response: bool,
-                row_major: bool = True) -> Block:
+def encode_part_rows(part, schema: FrameSchema, *, training: bool, standardize_response: bool,
+                     row_major: bool = True) -> tuple[Block, int]:
     """``encode_partition`` of one partition of a Parquet-backed frame (a
     :class:`daskdl.frame.source.ParquetPart`), reading its numeric columns a batch at a time into
     the encoded block: the partition is never held whole. Frames whose numeric predictors are not
-    plain NumPy numbers, or with a ``categorical_encoding``, are read whole and encoded as usual."""
-    return encode_part_rows(part, schema, training=training, standardize_response=standardize_response,
-                            row_major=row_major)[0]
-
-
-def encode_part_rows(part, schema: FrameSchema, *, training: bool, standardize_response: bool,
-                     row_major: bool = True) -> tuple[Block, int]:
-    """:func:`encode_part` and the number of rows the partition holds (before any was dropped)."""
+    plain NumPy numbers, or with a ``categorical_encoding``, are read whole and encoded as usual.
+    Returns the block and the number of rows the partition holds (before any was dropped)."""
     src = part.source
     with part.reader() as r:
         n = r.n_rows

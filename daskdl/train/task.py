@@ -395,7 +395,7 @@ def _rows_between(block: Block, a: int, b: int) -> Block:
 def _encoded_row_blocks(part, schema, standardize_response: bool):
     """The encoded row blocks of one partition (those of ``_row_blocks``, in order, empty ones
     included). A Parquet-backed partition is encoded whole, a batch of columns at a time (the raw
-    partition is never held, see ``frame.encode.encode_part``), and then cut into the same blocks."""
+    partition is never held, see ``frame.encode.encode_part_rows``), and then cut into the same blocks."""
     if isinstance(part, ParquetPart):
         block, n = encode_part_rows(part, schema, training=True, standardize_response=standardize_response)
         step = _row_step(schema)
