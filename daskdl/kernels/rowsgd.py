@@ -26,8 +26,10 @@ that the per-weight loops hold no branch on activation, optimizer, regularizatio
 or fast_mode. The multi-threaded drivers run it on Python threads (it releases the GIL), so
 that one compiled function serves every driver. Speed notes for the per-weight loops: masked
 updates (fast_mode) are selects stored with plain vector stores (a branch there becomes a
-masked store, slow on AMD); ADADELTA's division is a reciprocal estimate plus a Newton step;
-rows are addressed as slices from 0 (no negative-index checks in the loops).
+masked store, slow on AMD); ADADELTA divides as H2O does; the forward pass sums four kept units
+at a time; dropout, the activations' derivatives and fast_mode's unit skipping are selects and
+lists of units instead of unpredictable branches; rows are addressed as slices from 0 (no
+negative-index checks in the loops).
 """
 import os
 import threading
@@ -41,7 +43,7 @@ from .codes import TANH, RECTIFIER, MAXOUT, SOFTMAX, IP_NUM_OFFSET
 from .common import (
     OncePerMachine,
     F0, F1, OPTS, SOURCE_KEY, TINY, generic_kernels, Geometry, Rows, State, approx_sqrt, hyper, manual_step, max_w2_rescale,
-    mix_seed, momentum_now, output_delta, output_loss, rand01, rate_now, reg_grad, spec, update_bias, update_row,
+    mix_seed, momentum_now, output_delta, output_loss, rand01, rate_now, reg_grad, sel, spec, update_bias, update_row,
 )
 
 
@@ -51,6 +53,45 @@ def _dot(a, b):
     for i in range(a.shape[0]):
         s += a[i] * b[i]
     return s
+
+
+@njit(inline="always", **OPTS)
+def _dot4(w0, w1, w2, w3, x):
+    """The dot products of four weight rows with ``x`` in one pass over ``x``."""
+    s0 = F0
+    s1 = F0
+    s2 = F0
+    s3 = F0
+    for i in range(x.shape[0]):
+        xi = x[i]
+        s0 += w0[i] * xi
+        s1 += w1[i] * xi
+        s2 += w2[i] * xi
+        s3 += w3[i] * xi
+    return s0, s1, s2, s3
+
+
+@njit(inline="always", **OPTS)
+def _unit_in(bl, Wl, j, a0, cidx, ncidx, l, S):
+    """Unit ``j``'s bias plus, in the first layer, its one-hot inputs (the dense part is added
+    apart)."""
+    z = bl[j]
+    if l == 1 and S.cat:
+        wr = Wl[j]
+        for k in range(ncidx):
+            z += wr[cidx[k]] * a0[cidx[k]]
+    return z
+
+
+@njit(inline="always", **OPTS)
+def _activate(z, is_out, S):
+    """A unit's activation from its input sum (the output layer's sums stay as they are: the
+    loss turns them into predictions)."""
+    if is_out and not S.ae:
+        return z
+    if S.act == TANH:
+        return F1 - np.float32(2.0) / (F1 + np.exp(np.float32(2.0) * z))
+    return z if z > F0 else F0
 
 
 @njit(inline="always", **OPTS)
@@ -81,11 +122,12 @@ def _update_row_list(wrow, arow, brow, vrow, erow, prev, idx, nidx, d, S, l1, l2
 
 
 @njit(inline="always", **OPTS)
-def train_row(r, rows, geo, st, hp, S, act, err, win, dropped, a0clean, cidx, rng, samples):
+def train_row(r, rows, geo, st, hp, S, act, err, win, dropped, kept, dk, a0clean, cidx, rng, samples):
     """Train on row ``r``; returns the row's training loss.
 
     ``act``/``err`` hold activations and errors of every layer (offsets ``aoff``),
-    ``win`` the maxout winner per hidden unit, ``dropped`` the dropout mask,
+    ``win`` the maxout winner per hidden unit, ``dropped`` the dropout mask, ``kept``, ``dk`` scratch
+    for a layer's kept units and their errors,
     ``cidx`` scratch for the row's active one-hot inputs, ``rng`` the thread's
     RNG state and ``samples`` the number of samples seen (rate schedules).
     ``S`` (a Spec) is a compile-time constant: its branches cost nothing.
@@ -124,9 +166,9 @@ def train_row(r, rows, geo, st, hp, S, act, err, win, dropped, a0clean, cidx, rn
             if rand01(rng) < p_in:
                 a0[cidx[k]] = F0
         a0n = a0[numoff:n_in]
-        for i in range(n_num):
-            if rand01(rng) < p_in:
-                a0n[i] = F0
+        for i in range(n_num):  # a select, not a branch: the draws are unpredictable
+            v = a0n[i]
+            a0n[i] = sel(rand01(rng) < p_in, F0, v)
 
     # ---- hidden layers ----
     # H2O seeds every hidden layer's dropout mask of a row with the same seed (Neurons.*Dropout
@@ -153,23 +195,31 @@ def train_row(r, rows, geo, st, hp, S, act, err, win, dropped, a0clean, cidx, rn
             else:
                 drop_s0 = rng[0]
                 drop_shared = True
+        # the dropout draws first, in unit order (the stream H2O's masks follow), listing the kept
+        # units; then the kept units' sums, four units at a time (one pass over the inputs for
+        # four weight rows: more loads in flight, a quarter of the input loads)
+        nk = 0
         for j in range(n_l):
+            cur[j] = F0
+            win[aoff[l] + j] = 0
+            kept[nk] = j
             if S.hdrop and pdrop > F0:
-                if rand01(rng) < pdrop:
-                    cur[j] = F0
-                    dropped[aoff[l] + j] = 1
-                    win[aoff[l] + j] = 0
-                    continue
-                dropped[aoff[l] + j] = 0
-            if maxout:
+                dr = rand01(rng) < pdrop
+                dropped[aoff[l] + j] = dr
+                nk += 0 if dr else 1
+            else:
+                nk += 1
+        if maxout:
+            for k in range(nk):
+                j = kept[k]
                 w0 = Wl[2 * j]
                 w1 = Wl[2 * j + 1]
                 z0 = bl[2 * j]
                 z1 = bl[2 * j + 1]
                 if l == 1 and S.cat:
-                    for k in range(ncidx):
-                        z0 += w0[cidx[k]] * a0[cidx[k]]
-                        z1 += w1[cidx[k]] * a0[cidx[k]]
+                    for q in range(ncidx):
+                        z0 += w0[cidx[q]] * a0[cidx[q]]
+                        z1 += w1[cidx[q]] * a0[cidx[q]]
                     z0 += _dot(w0[numoff:n_in], prev[numoff:n_in])
                     z1 += _dot(w1[numoff:n_in], prev[numoff:n_in])
                 else:
@@ -179,23 +229,26 @@ def train_row(r, rows, geo, st, hp, S, act, err, win, dropped, a0clean, cidx, rn
                     win[aoff[l] + j] = 1
                     cur[j] = z1
                 else:
-                    win[aoff[l] + j] = 0
                     cur[j] = z0
-            else:
-                wr = Wl[j]
-                z = bl[j]
-                if l == 1 and S.cat:
-                    for k in range(ncidx):
-                        z += wr[cidx[k]] * a0[cidx[k]]
-                    z += _dot(wr[numoff:n_in], prev[numoff:n_in])
+        else:
+            lo = numoff if (l == 1 and S.cat) else 0
+            xs = prev[lo:n_prev]
+            k = 0
+            while k < nk:
+                if k + 4 <= nk:
+                    j0, j1, j2, j3 = kept[k], kept[k + 1], kept[k + 2], kept[k + 3]
+                    d0, d1, d2, d3 = _dot4(Wl[j0][lo:n_prev], Wl[j1][lo:n_prev], Wl[j2][lo:n_prev],
+                                           Wl[j3][lo:n_prev], xs)
+                    cur[j0] = _activate(_unit_in(bl, Wl, j0, a0, cidx, ncidx, l, S) + d0, is_out, S)
+                    cur[j1] = _activate(_unit_in(bl, Wl, j1, a0, cidx, ncidx, l, S) + d1, is_out, S)
+                    cur[j2] = _activate(_unit_in(bl, Wl, j2, a0, cidx, ncidx, l, S) + d2, is_out, S)
+                    cur[j3] = _activate(_unit_in(bl, Wl, j3, a0, cidx, ncidx, l, S) + d3, is_out, S)
+                    k += 4
                 else:
-                    z += _dot(wr, prev)
-                if is_out and not S.ae:
-                    cur[j] = z
-                elif S.act == TANH:
-                    cur[j] = F1 - np.float32(2.0) / (F1 + np.exp(np.float32(2.0) * z))
-                else:
-                    cur[j] = z if z > F0 else F0
+                    j = kept[k]
+                    cur[j] = _activate(_unit_in(bl, Wl, j, a0, cidx, ncidx, l, S) + _dot(Wl[j][lo:n_prev], xs),
+                                       is_out, S)
+                    k += 1
         if pdrop > F0 and n_l > drop_n:
             drop_n = n_l
             drop_s1 = rng[0]
@@ -275,22 +328,30 @@ def train_row(r, rows, geo, st, hp, S, act, err, win, dropped, a0clean, cidx, rn
         if need_e:
             for i in range(n_prev):
                 eprev[i] = F0
-        if not is_out:
-            pdrop = hdrop[l - 1] if S.hdrop else F0
-            for j in range(n_l):
-                if S.hdrop and pdrop > F0 and dropped[aoff[l] + j] != 0:
-                    dl[j] = F0
-                elif S.act == TANH:
-                    dl[j] = dl[j] * (F1 - cur[j] * cur[j])
-                elif S.act == RECTIFIER:
-                    dl[j] = dl[j] if cur[j] > F0 else F0
-                # maxout: derivative 1 on the winning channel
+        pdrop = hdrop[l - 1] if (S.hdrop and not is_out) else F0
         rate = rate_now(hp, samples, l, mu, S)
         inv_fanin = F1 / np.float32(n_prev)
+        # each unit's error times its activation's derivative, and the units to update (fast_mode:
+        # those with a non-zero error), listed with selects instead of branches (dropout and the
+        # rectifier's zeros are unpredictable); the errors go to a scratch array, since a select
+        # stored back where it was read compiles to a masked store
+        nk = 0
         for j in range(n_l):
-            d = dl[j]
-            if shortcut and d == F0:
-                continue
+            v = dl[j]
+            if not is_out:
+                if S.act == TANH:
+                    v = v * (F1 - cur[j] * cur[j])
+                elif S.act == RECTIFIER:  # a dropped unit's activation is 0: its error is 0 too
+                    v = sel(cur[j] > F0, v, F0)
+                # maxout: derivative 1 on the winning channel
+                if S.hdrop and S.act != RECTIFIER and pdrop > F0:
+                    v = sel(dropped[aoff[l] + j] != 0, F0, v)
+            kept[nk] = j
+            dk[nk] = v
+            nk += 1 if not (shortcut and v == F0) else 0
+        for k in range(nk):
+            j = kept[k]
+            d = dk[k]
             rj = 2 * j + win[aoff[l] + j] if maxout else j
             wrow = Wl[rj]
             arow = Al[rj]
@@ -332,6 +393,8 @@ def train_range(order, lo, hi, rows, geo, st, hp, S, seed, stream, samples0):
     err = np.zeros(tot, dtype=np.float32)
     win = np.zeros(tot, dtype=np.int64)
     dropped = np.zeros(tot, dtype=np.uint8)
+    kept = np.zeros(tot, dtype=np.int64)
+    dk = np.zeros(tot, dtype=np.float32)
     a0clean = np.zeros(units[0] if S.ae else 1, dtype=np.float32)
     cidx = np.zeros(max(rows.xcat.shape[1], 1), dtype=np.int64)
     rng = np.empty(1, dtype=np.uint64)
@@ -340,7 +403,8 @@ def train_range(order, lo, hi, rows, geo, st, hp, S, seed, stream, samples0):
     # H2O counts processed rows per chunk (DeepLearningTask.chunkDone): the learning-rate
     # annealing and momentum of every row of a chunk use the count from before the chunk
     for k in range(lo, hi):
-        loss += train_row(order[k], rows, geo, st, hp, S, act, err, win, dropped, a0clean, cidx, rng, samples0)
+        loss += train_row(order[k], rows, geo, st, hp, S, act, err, win, dropped, kept, dk, a0clean, cidx, rng,
+                          samples0)
     return loss
 
 
