@@ -43,10 +43,12 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=20000)
     a = ap.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="daskdl-kernel-ab-"))
+    # a fixed folder (copies keep their files' times): a later run on unchanged trees loads the
+    # kernels compiled by an earlier one from Numba's cache instead of compiling them again
+    tmp = Path(tempfile.gettempdir()) / "daskdl-kernel-ab"
     names = {"old": "kernels_old", "new": "kernels_new"}
     for side, tree in (("old", a.old), ("new", a.new)):
-        shutil.copytree(Path(tree) / "daskdl" / "kernels", tmp / names[side],
+        shutil.copytree(Path(tree) / "daskdl" / "kernels", tmp / names[side], dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__"))
     sys.path.insert(0, str(tmp))
     sys.path.insert(0, str(HERE.parent))
@@ -86,7 +88,6 @@ def main(argv=None) -> None:
         ratios.append(t["old"] / t["new"])
     print(f"{a.mode}: old {np.median(speed['old']):,.0f} rows/s, new {np.median(speed['new']):,.0f} rows/s, "
           f"new/old {np.median(ratios):.3f} (pairs: {', '.join(f'{r:.3f}' for r in ratios)})")
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
