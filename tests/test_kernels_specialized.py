@@ -198,9 +198,8 @@ def test_row_kernel_updates_store_without_masked_stores(tmp_path, case):
     from pathlib import Path
 
     if platform.machine().lower() not in ("x86_64", "amd64"):
-        # reason: the test reads x86 AVX2 machine code (vmaskmovps); on another architecture
-        # (ARM) Numba generates no such code and NUMBA_CPU_NAME=haswell does not apply
-        pytest.skip("AVX2 code is generated on x86-64 only")  # reason: see the comment above
+        pytest.skip("reason: the test reads x86 AVX2 machine code (vmaskmovps), which Numba generates on x86-64 "
+                    "only; on another architecture (ARM) NUMBA_CPU_NAME=haswell does not apply")
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
             "import numpy as np, dask\n"
             "import test_kernels_specialized as t\n"

@@ -201,38 +201,29 @@ def train_row(r, rows, geo, st, hp, S, act, err, win, dropped, kept, dk, a0clean
         nk = 0
         for j in range(n_l):
             cur[j] = F0
-            win[aoff[l] + j] = 0
             kept[nk] = j
             if S.hdrop and pdrop > F0:
                 dr = rand01(rng) < pdrop
-                dropped[aoff[l] + j] = dr
+                if S.act != RECTIFIER:  # a dropped rectifier's activation 0 says it (back-propagation)
+                    dropped[aoff[l] + j] = dr
                 nk += 0 if dr else 1
             else:
                 nk += 1
+        lo = numoff if (l == 1 and S.cat) else 0  # the dense inputs (the one-hot ones: _unit_in)
+        xs = prev[lo:n_prev]
         if maxout:
+            for j in range(n_l):
+                win[aoff[l] + j] = 0
             for k in range(nk):
                 j = kept[k]
-                w0 = Wl[2 * j]
-                w1 = Wl[2 * j + 1]
-                z0 = bl[2 * j]
-                z1 = bl[2 * j + 1]
-                if l == 1 and S.cat:
-                    for q in range(ncidx):
-                        z0 += w0[cidx[q]] * a0[cidx[q]]
-                        z1 += w1[cidx[q]] * a0[cidx[q]]
-                    z0 += _dot(w0[numoff:n_in], prev[numoff:n_in])
-                    z1 += _dot(w1[numoff:n_in], prev[numoff:n_in])
-                else:
-                    z0 += _dot(w0, prev)
-                    z1 += _dot(w1, prev)
+                z0 = _unit_in(bl, Wl, 2 * j, a0, cidx, ncidx, l, S) + _dot(Wl[2 * j][lo:n_prev], xs)
+                z1 = _unit_in(bl, Wl, 2 * j + 1, a0, cidx, ncidx, l, S) + _dot(Wl[2 * j + 1][lo:n_prev], xs)
                 if z1 > z0:
                     win[aoff[l] + j] = 1
                     cur[j] = z1
                 else:
                     cur[j] = z0
         else:
-            lo = numoff if (l == 1 and S.cat) else 0
-            xs = prev[lo:n_prev]
             k = 0
             while k < nk:
                 if k + 4 <= nk:
